@@ -1,0 +1,22 @@
+//! ecs-runner's core: sans-IO state machines that launch, stop and reap
+//! ephemeral GitHub Actions runners on AWS ECS.
+//!
+//! The core never touches the network, the clock, the environment or a source
+//! of randomness. A shell (the TypeScript action in `action/`) creates a
+//! [`Machine`] from a [`protocol::Config`], then loops: it calls
+//! [`Machine::step`] with an [`protocol::Event`] and the current time,
+//! performs the [`protocol::Next`] it gets back, and reports the result as the
+//! next event. See `protocol.rs` for the exact contract.
+
+pub mod aws_error;
+pub mod ec2;
+pub mod inputs;
+pub mod machine;
+pub mod protocol;
+pub mod settings;
+pub mod sigv4;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use machine::Machine;

@@ -1,0 +1,127 @@
+//! What crosses the boundary between the core and the shell that drives it.
+//!
+//! The shell owns sockets, timers, the clock, the environment and randomness.
+//! It feeds the core an [`Event`] and gets back an [`Action`]: the secrets to
+//! mask, the lines to log, and what to do next ([`Next`]). It performs that,
+//! then feeds back the result as the next event, always with the current time.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, as the shell's clock read them.
+pub type Millis = u64;
+
+/// One HTTP request the shell must perform exactly as given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// Echoed back in the [`HttpResponse`] so answers can be matched.
+    pub id: u32,
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    /// Give up on the request after this long and answer with `error`.
+    pub timeout_ms: u64,
+}
+
+/// The answer to an [`HttpRequest`]: a status and body, or a transport error
+/// (DNS, refused connection, time-out) with `status == 0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    pub id: u32,
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl HttpResponse {
+    /// The header's value; names compare without regard to case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What happened since the last [`Action`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The first event: begin.
+    Start,
+    /// Every request of the last `Next::Send`, answered (in any order).
+    Responses { responses: Vec<HttpResponse> },
+    /// The sleep asked for by `Next::Sleep` is over.
+    Woke,
+    /// The process was asked to stop (SIGINT, SIGTERM): clean up, quickly.
+    /// May arrive instead of any other event; answers still owed for an
+    /// earlier `Send` are dropped.
+    Cancel { signal: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Shown only when the step runs with debug logging (or `debug: true`).
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    pub level: Level,
+    pub message: String,
+}
+
+/// What the shell must do next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Next {
+    /// Perform all these requests (concurrently), then send `Event::Responses`.
+    Send { requests: Vec<HttpRequest> },
+    /// Wait this long, then send `Event::Woke` (or `Event::Cancel`).
+    Sleep { ms: u64 },
+    /// Finished: set these outputs, append the summary, exit 0.
+    Done {
+        outputs: BTreeMap<String, String>,
+        summary: String,
+    },
+    /// Finished badly: set the outputs, append the summary, fail the step with
+    /// `message`.
+    Failed {
+        message: String,
+        outputs: BTreeMap<String, String>,
+        summary: String,
+    },
+}
+
+/// The core's answer to every event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// Values the shell must mask (`core.setSecret`) before it logs anything.
+    pub secrets: Vec<String>,
+    pub logs: Vec<Log>,
+    pub next: Next,
+}
+
+/// What the shell hands the core once, at the start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Every input named in [`crate::inputs::INPUT_NAMES`], as
+    /// `core.getInput` returned it (trimmed, empty when not given).
+    pub inputs: BTreeMap<String, String>,
+    /// The process environment (the core picks what it needs: `GITHUB_*`,
+    /// `AWS_*`, `ECS_*`, `RUNNER_*`).
+    pub env: BTreeMap<String, String>,
+    /// At least 16 random bytes, hex encoded, from a cryptographic source.
+    pub random: String,
+}

@@ -1,0 +1,142 @@
+//! The validated settings every machine works from. `inputs.rs` builds them
+//! from the raw inputs and environment, or reports every problem at once.
+
+/// What the step is asked to do (`mode` input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Start,
+    Stop,
+    Reap,
+}
+
+/// Where runners are registered (`context` input; default `GITHUB_REPOSITORY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Repo { owner: String, repo: String },
+    Org { org: String },
+}
+
+impl Scope {
+    /// The REST path prefix: `/repos/{owner}/{repo}` or `/orgs/{org}`.
+    pub fn api_prefix(&self) -> String {
+        match self {
+            Scope::Repo { owner, repo } => format!("/repos/{owner}/{repo}"),
+            Scope::Org { org } => format!("/orgs/{org}"),
+        }
+    }
+    /// `owner/repo` or `org`, as the user wrote it.
+    pub fn display(&self) -> String {
+        match self {
+            Scope::Repo { owner, repo } => format!("{owner}/{repo}"),
+            Scope::Org { org } => org.clone(),
+        }
+    }
+}
+
+/// How the runner in the task gets its credential (`registration` input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// `generate-jitconfig`, passed as `ACTIONS_RUNNER_INPUT_JITCONFIG`.
+    Jit,
+    /// A registration token plus `RUNNER_*` variables, for custom images.
+    Token,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityProvider {
+    pub provider: String,
+    pub weight: Option<u32>,
+    pub base: Option<u32>,
+}
+
+/// `launch-type` or `capacity-provider-strategy` (never both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// `FARGATE`, `EC2` or `EXTERNAL`.
+    LaunchType(String),
+    CapacityProviders(Vec<CapacityProvider>),
+}
+
+/// Subnets or security groups: given by id, looked up by one tag, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    None,
+    Ids(Vec<String>),
+    Tag { key: String, value: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+/// Base URLs, without a trailing slash, e.g. `https://ecs.us-west-2.amazonaws.com`
+/// or `http://127.0.0.1:5000` from `AWS_ENDPOINT_URL(_ECS|_EC2)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub ecs: String,
+    pub ec2: String,
+}
+
+/// Facts about the workflow run, from the `GITHUB_*` / `RUNNER_*` environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunContext {
+    /// `GITHUB_REPOSITORY`, `owner/repo`.
+    pub repository: String,
+    pub run_id: String,
+    pub run_attempt: String,
+    pub job: String,
+    pub workflow: String,
+    /// `GITHUB_SERVER_URL`, default `https://github.com`.
+    pub server_url: String,
+    /// Runner architecture label: `X64`, `ARM64`, `ARM` (from `RUNNER_ARCH`,
+    /// default `X64`).
+    pub arch: String,
+}
+
+/// Everything the machines need, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub mode: Mode,
+    /// `name`: runner name prefix and default task definition.
+    pub name: String,
+    /// `token` or `github-token` (secret).
+    pub token: String,
+    /// Extra labels from `labels`, in order, without empties.
+    pub labels: Vec<String>,
+    pub workdir: String,
+    pub scope: Scope,
+    pub task_definition: String,
+    pub cluster: String,
+    pub placement: Placement,
+    pub platform_version: Option<String>,
+    pub subnets: Lookup,
+    pub security_groups: Lookup,
+    pub assign_public_ip: bool,
+    pub container_name: Option<String>,
+    /// `tags`: `key=value` pairs for the task.
+    pub tags: Vec<(String, String)>,
+    /// `env`: `KEY=VALUE` pairs for the runner container.
+    pub env: Vec<(String, String)>,
+    pub runner_group: u64,
+    pub registration: Registration,
+    /// `timeout`: seconds until the task is RUNNING (and, with
+    /// `wait-for-registration`, the runner online).
+    pub timeout_s: u64,
+    pub wait_for_registration: bool,
+    pub debug: bool,
+    /// Stop mode: `task-arn` and `runner-id` (both may be empty).
+    pub task_arn: Option<String>,
+    pub runner_id: Option<String>,
+    /// Reap mode: `max-age` in minutes and `dry-run`.
+    pub max_age_min: u64,
+    pub dry_run: bool,
+    pub region: String,
+    pub credentials: AwsCredentials,
+    pub endpoints: Endpoints,
+    /// `GITHUB_API_URL` without trailing slash, default `https://api.github.com`.
+    pub github_api_url: String,
+    pub run: RunContext,
+}
