@@ -1,0 +1,264 @@
+// A recording proxy in front of moto, on 127.0.0.1.
+//
+// The action is pointed at this proxy (AWS_ENDPOINT_URL), which forwards every
+// request unchanged to moto. It exists because moto, with auth checking off,
+// accepts anything and keeps no request log, so on its own it cannot tell us:
+//   - how many requests reached AWS at all (the bad-inputs test wants zero);
+//   - exactly what RunTask was sent (moto keeps only the first subnet, and
+//     drops clientToken, capacityProviderStrategy, assignPublicIp);
+//   - whether each request was correctly SigV4-signed with the credentials,
+//     region, service and session token the action was given.
+// It also lets a test rewrite a response (for what moto cannot produce, e.g. a
+// stopCode, see moto.mjs) or answer in moto's place (fault injection).
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+
+/** ECS JSON 1.1 operations are named in X-Amz-Target. */
+const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+
+/**
+ * Starts the proxy. `upstream` is moto's base URL; `credentials` maps an
+ * access key id to its secret key so signatures can be verified.
+ */
+export async function startAwsProxy({ upstream, credentials = {} }) {
+  const proxy = new AwsProxy(upstream, credentials);
+  await proxy.listen();
+  return proxy;
+}
+
+export class AwsProxy {
+  constructor(upstream, credentials) {
+    this.upstream = new URL(upstream);
+    this.credentials = credentials;
+    /** Every request, in arrival order; see `record` below for the shape. */
+    this.requests = [];
+    /** Test hooks, tried in order: (call) => undefined | {status, headers?, body}. */
+    this.interceptors = [];
+    /** Test hooks: (call, parsedResponseBody) => new body | undefined. */
+    this.rewriters = [];
+    this.server = http.createServer((req, res) => this.#handle(req, res));
+  }
+
+  async listen() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.url = `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  async close() {
+    this.server.closeAllConnections?.();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Forget recorded requests and test hooks (between tests). */
+  clear() {
+    this.requests.length = 0;
+    this.interceptors.length = 0;
+    this.rewriters.length = 0;
+  }
+
+  /** Answer matching calls in moto's place. `match(call)` gets the recorded call. */
+  intercept(match, response) {
+    this.interceptors.push((call) => (match(call) ? response : undefined));
+  }
+
+  /** Change moto's JSON answer for matching calls: `edit(body, call)` returns the new body. */
+  rewrite(match, edit) {
+    this.rewriters.push((call, body) => (match(call) ? edit(body, call) : undefined));
+  }
+
+  /** Recorded calls of one operation, e.g. `calls('RunTask')` or `calls('DescribeSubnets')`. */
+  calls(operation) {
+    return this.requests.filter((r) => r.operation === operation);
+  }
+
+  async #handle(req, res) {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const raw = Buffer.concat(chunks);
+    const call = record(req, raw, this.credentials);
+    this.requests.push(call);
+
+    for (const hook of this.interceptors) {
+      const answer = hook(call);
+      if (answer) {
+        const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
+        call.status = answer.status;
+        call.intercepted = true;
+        res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1', ...answer.headers });
+        res.end(body);
+        return;
+      }
+    }
+
+    let upstream;
+    try {
+      upstream = await forward(this.upstream, req, raw);
+    } catch (error) {
+      call.status = 502;
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`aws-proxy: moto unreachable: ${error.message}`);
+      return;
+    }
+    let body = upstream.body;
+    if (this.rewriters.length > 0 && upstream.status < 300 && call.service === 'ecs') {
+      let parsed = JSON.parse(body.toString('utf8'));
+      for (const hook of this.rewriters) parsed = hook(call, parsed) ?? parsed;
+      body = Buffer.from(JSON.stringify(parsed));
+    }
+    call.status = upstream.status;
+    call.response = body.toString('utf8');
+    const headers = { ...upstream.headers };
+    delete headers['content-length'];
+    delete headers['transfer-encoding'];
+    delete headers.connection;
+    res.writeHead(upstream.status, { ...headers, 'content-length': body.length });
+    res.end(body);
+  }
+}
+
+/**
+ * What the tests see of one request:
+ * { service: 'ecs'|'ec2'|other, operation, body (parsed JSON, or an object of
+ *   form fields for the EC2 query API), headers (lower-case names), auth:
+ *   {accessKeyId, date, region, service, signedHeaders} | null,
+ *   signature: 'valid' | 'unsigned' | 'invalid: <why>', sessionToken, status }
+ */
+function record(req, raw, credentials) {
+  const headers = req.headers;
+  const text = raw.toString('utf8');
+  let service = 'unknown';
+  let operation = '';
+  let body = text;
+  const target = headers['x-amz-target'] ?? '';
+  if (target.startsWith(ECS_TARGET_PREFIX)) {
+    service = 'ecs';
+    operation = target.slice(ECS_TARGET_PREFIX.length);
+    body = text ? safeJson(text) : {};
+  } else if ((headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    body = Object.fromEntries(new URLSearchParams(text));
+    operation = body.Action ?? '';
+    service = 'ec2';
+  }
+  const auth = parseAuthorization(headers.authorization);
+  if (auth && service === 'unknown') service = auth.service;
+  return {
+    method: req.method,
+    path: req.url,
+    service,
+    operation,
+    body,
+    headers,
+    auth,
+    signature: verifySignature(req, raw, auth, credentials),
+    sessionToken: headers['x-amz-security-token'],
+    status: undefined,
+  };
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { unparsable: text };
+  }
+}
+
+function forward(base, req, raw) {
+  return new Promise((resolve, reject) => {
+    const headers = { ...req.headers, 'content-length': String(raw.length) };
+    const out = http.request(
+      { host: base.hostname, port: base.port, method: req.method, path: req.url, headers, timeout: 30_000 },
+      (res) => {
+        const parts = [];
+        res.on('data', (c) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      },
+    );
+    out.on('timeout', () => out.destroy(new Error('timeout after 30 s')));
+    out.on('error', reject);
+    out.end(raw);
+  });
+}
+
+// --- SigV4 verification (AWS General Reference, "Create a signed AWS API
+// request": canonical request, string to sign, signing key). Only what the
+// action sends is handled: POST or GET to a path, with an optional query.
+
+const AUTH_RE =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/;
+
+export function parseAuthorization(value) {
+  const m = AUTH_RE.exec(value ?? '');
+  if (!m) return null;
+  return {
+    accessKeyId: m[1],
+    date: m[2],
+    region: m[3],
+    service: m[4],
+    signedHeaders: m[5].split(';'),
+    signature: m[6],
+  };
+}
+
+function verifySignature(req, raw, auth, credentials) {
+  if (!req.headers.authorization) return 'unsigned';
+  if (!auth) return `invalid: unparsable Authorization header ${JSON.stringify(req.headers.authorization)}`;
+  const secret = credentials[auth.accessKeyId];
+  if (secret === undefined) return `invalid: unknown access key id ${auth.accessKeyId}`;
+  const amzDate = req.headers['x-amz-date'];
+  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate)) return 'invalid: missing or malformed X-Amz-Date';
+  if (!amzDate.startsWith(auth.date)) return 'invalid: credential scope date differs from X-Amz-Date';
+  if (!auth.signedHeaders.includes('host')) return 'invalid: host is not signed';
+  if (req.headers['x-amz-security-token'] && !auth.signedHeaders.includes('x-amz-security-token')) {
+    // Allowed by SigV4, but every AWS SDK signs it; flag it so tests notice.
+    return 'invalid: x-amz-security-token sent but not signed';
+  }
+  const canonical = canonicalRequest(req, raw, auth.signedHeaders);
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonical)].join('\n');
+  let key = hmac(`AWS4${secret}`, auth.date);
+  key = hmac(key, auth.region);
+  key = hmac(key, auth.service);
+  key = hmac(key, 'aws4_request');
+  const expected = crypto.createHmac('sha256', key).update(stringToSign).digest('hex');
+  return expected === auth.signature ? 'valid' : `invalid: signature mismatch; canonical request was:\n${canonical}`;
+}
+
+function canonicalRequest(req, raw, signedHeaders) {
+  const url = new URL(req.url, 'http://placeholder');
+  // Non-S3 services encode each path segment twice; for "/" both are "/".
+  const path = url.pathname
+    .split('/')
+    .map((s) => awsEncode(awsEncode(decodeURIComponent(s))))
+    .join('/');
+  const query = [...url.searchParams]
+    .map(([k, v]) => [awsEncode(k), awsEncode(v)])
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const values = new Map();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    const value = req.rawHeaders[i + 1].trim().replace(/\s+/g, ' ');
+    values.set(name, values.has(name) ? `${values.get(name)},${value}` : value);
+  }
+  const headers = signedHeaders.map((h) => `${h}:${values.get(h) ?? ''}\n`).join('');
+  return [req.method, path || '/', query, headers, signedHeaders.join(';'), sha256hex(raw)].join('\n');
+}
+
+function awsEncode(s) {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function sha256hex(data) {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+function hmac(key, data) {
+  return crypto.createHmac('sha256', key).update(data).digest();
+}

@@ -1,0 +1,411 @@
+// A fake of GitHub's REST API for self-hosted runners, on 127.0.0.1.
+//
+// It answers the requests listed in docs/behaviour.md ("GitHub REST
+// requests") the way docs.github.com documents them ("REST API endpoints for
+// self-hosted runners"), and it CHECKS what it is sent, so a test fails when
+// the action sends a wrong header or body rather than when a real GitHub
+// would. It keeps runners in memory, records every request, and lets a test
+// inject failures or change a runner (online, busy).
+//
+// Routes, under `{basePath}` (empty for github.com, `/api/v3` to mimic GHES)
+// and `{scope}` = `/repos/{owner}/{repo}` or `/orgs/{org}`:
+//   POST   {scope}/actions/runners/generate-jitconfig -> 201 {runner, encoded_jit_config}
+//   POST   {scope}/actions/runners/registration-token -> 201 {token, expires_at}
+//   GET    {scope}/actions/runners[?name=&per_page=&page=] -> 200 {total_count, runners}
+//   GET    {scope}/actions/runners/{id}   -> 200 runner | 404
+//   DELETE {scope}/actions/runners/{id}   -> 204 | 404 gone | 422 busy
+//   GET    /orgs/{org}/actions/runner-groups -> 200 {total_count, runner_groups}
+// Anything else, or an unknown repo/org: 404 {"message":"Not Found"}.
+//
+// Checks, in the order GitHub applies them, each answered like GitHub does:
+//   no User-Agent -> 403; Authorization not `Bearer <token>` -> 401
+//   {"message":"Bad credentials"}; X-GitHub-Api-Version not a supported
+//   version -> 400; Accept not `application/vnd.github+json` -> 400 (GitHub
+//   itself tolerates other Accept values; behaviour.md requires this one, so
+//   the fake is stricter and says so in the message). A failed check is also
+//   pushed to `violations`.
+//
+// Where docs.github.com is silent the fake chooses, and says so here:
+//   - a repo runner must use runner_group_id 1; an unknown group -> 404;
+//   - a second runner with a name already registered in the scope -> 409;
+//   - validation errors use GitHub's JSON-schema wording:
+//     422 {"message": "Invalid request.\n\n<detail>", "documentation_url", "status": "422"}.
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+
+export const API_VERSIONS = ['2022-11-28', '2026-03-10'];
+const DOCS = 'https://docs.github.com/rest/actions/self-hosted-runners';
+/** Labels GitHub gives type "read-only" (added by the runner itself). */
+const READ_ONLY_LABELS = new Set(['self-hosted', 'linux', 'x64', 'arm64', 'arm', 'windows', 'macos']);
+
+/**
+ * Starts the fake. `token` is the only credential it accepts. `repos`
+ * (`owner/repo`) and `orgs` are the scopes that exist. `onlineAfterMs`, when
+ * set, makes a registered runner report `online` that long after it was
+ * created (as if the container had started the runner).
+ */
+export async function startFakeGitHub(options) {
+  const gh = new FakeGitHub(options);
+  await gh.listen();
+  return gh;
+}
+
+export class FakeGitHub {
+  constructor({ token, repos = [], orgs = [], basePath = '', onlineAfterMs = null, runnerGroups = null }) {
+    if (!token) throw new Error('FakeGitHub needs the token it should accept');
+    this.token = token;
+    this.repos = new Set(repos.map((r) => r.toLowerCase()));
+    this.orgs = new Set(orgs.map((o) => o.toLowerCase()));
+    this.basePath = basePath.replace(/\/$/, '');
+    this.onlineAfterMs = onlineAfterMs;
+    /** Org runner groups; id 1 "Default" always exists. */
+    this.runnerGroups = runnerGroups ?? [{ id: 1, name: 'Default', default: true, visibility: 'all' }];
+    /** Every request: {method, path, query, headers, body, status, at}. */
+    this.requests = [];
+    /** Failed checks, as text (should stay empty). */
+    this.violations = [];
+    /** Runners by id. */
+    this.runners = new Map();
+    /** Secrets handed out: {kind: 'jit'|'registration', value, runnerId?, scope}. */
+    this.issued = [];
+    this.failures = [];
+    this.nextRunnerId = 1000 + crypto.randomInt(90_000);
+    this.server = http.createServer((req, res) => this.#handle(req, res));
+  }
+
+  async listen() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.origin = `http://127.0.0.1:${this.server.address().port}`;
+    /** What the action gets as GITHUB_API_URL. */
+    this.url = this.origin + this.basePath;
+  }
+
+  async close() {
+    this.server.closeAllConnections?.();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Forget requests, runners, issued secrets, injected failures. */
+  clear() {
+    this.requests.length = 0;
+    this.violations.length = 0;
+    this.runners.clear();
+    this.issued.length = 0;
+    this.failures.length = 0;
+  }
+
+  // --- test controls -----------------------------------------------------
+
+  /**
+   * Answer matching requests with `status`/`body` instead of the normal
+   * answer (after the header checks). `path` is a RegExp or a string the
+   * path (without query, without basePath) ends with. `times` defaults to
+   * every time.
+   */
+  fail({ method, path, status, body, times = Infinity }) {
+    this.failures.push({ method, path, status, body: body ?? { message: `injected ${status}` }, times });
+  }
+
+  /** Change a runner, e.g. `setRunner(id, {status: 'online', busy: true})`. */
+  setRunner(id, patch) {
+    const runner = this.runners.get(Number(id));
+    if (!runner) throw new Error(`no runner ${id}`);
+    Object.assign(runner, patch);
+    if ('status' in patch) runner.statusFixed = true;
+  }
+
+  runnerByName(name) {
+    return [...this.runners.values()].find((r) => r.name === name);
+  }
+
+  /**
+   * What the runner's config.sh does with a registration token: registers a
+   * runner (here without checking the token's scope beyond existence).
+   */
+  registerWithToken(token, { name, labels = [], scope }) {
+    const grant = this.issued.find((i) => i.kind === 'registration' && i.value === token);
+    if (!grant) throw new Error('unknown registration token');
+    return this.#createRunner(scope ?? grant.scope, name, labels, 1);
+  }
+
+  /** Every secret value handed out so far (JIT configs, registration tokens). */
+  secrets() {
+    return this.issued.map((i) => i.value);
+  }
+
+  /** Recorded requests matching method and a path suffix/RegExp. */
+  requestsTo(method, path) {
+    return this.requests.filter((r) => r.method === method && pathMatches(path, r.path));
+  }
+
+  // --- serving ---------------------------------------------------------------
+
+  async #handle(req, res) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url, this.origin);
+    let path = url.pathname;
+    const entry = {
+      method: req.method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: text === '' ? undefined : parseJson(text),
+      rawBody: text,
+      status: undefined,
+      at: Date.now(),
+    };
+    this.requests.push(entry);
+    const send = (status, body, headers = {}) => {
+      entry.status = status;
+      entry.response = body;
+      const payload = body === undefined ? '' : JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-github-api-version-selected': '2022-11-28',
+        ...headers,
+      });
+      res.end(payload);
+    };
+
+    const problem = this.#checkHeaders(req.headers);
+    if (problem) {
+      this.violations.push(`${req.method} ${path}: ${problem.why}`);
+      return send(problem.status, { message: problem.message, documentation_url: DOCS, status: String(problem.status) });
+    }
+
+    if (this.basePath) {
+      if (!path.startsWith(this.basePath + '/')) return send(404, notFound());
+      path = path.slice(this.basePath.length);
+    }
+    entry.apiPath = path;
+
+    const failure = this.failures.find((f) => f.times > 0 && (!f.method || f.method === req.method) && pathMatches(f.path, path));
+    if (failure) {
+      failure.times -= 1;
+      return send(failure.status, failure.body);
+    }
+
+    try {
+      const [status, body, headers] = this.#route(req.method, path, url.searchParams, entry);
+      return send(status, body, headers);
+    } catch (error) {
+      return send(500, { message: `fake GitHub bug: ${error.message}` });
+    }
+  }
+
+  #checkHeaders(h) {
+    if (!h['user-agent']) {
+      return {
+        status: 403,
+        why: 'no User-Agent',
+        message:
+          'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).',
+      };
+    }
+    if (h.authorization !== `Bearer ${this.token}`) {
+      const got = h.authorization ? h.authorization.split(' ')[0] + ' <value>' : 'none';
+      return { status: 401, why: `Authorization was ${got}, not "Bearer <token>"`, message: 'Bad credentials' };
+    }
+    const version = h['x-github-api-version'];
+    if (!API_VERSIONS.includes(version)) {
+      return {
+        status: 400,
+        why: `X-GitHub-Api-Version ${JSON.stringify(version)}`,
+        message: version
+          ? `API version '${version}' is not supported.`
+          : 'fake GitHub: X-GitHub-Api-Version header missing (behaviour.md requires it)',
+      };
+    }
+    if (h.accept !== 'application/vnd.github+json') {
+      return {
+        status: 400,
+        why: `Accept ${JSON.stringify(h.accept)}`,
+        message: 'fake GitHub: Accept must be application/vnd.github+json (behaviour.md)',
+      };
+    }
+    return null;
+  }
+
+  #route(method, path, params, entry) {
+    const groups = /^\/orgs\/([^/]+)\/actions\/runner-groups$/.exec(path);
+    if (groups) {
+      if (method !== 'GET' || !this.orgs.has(groups[1].toLowerCase())) return [404, notFound()];
+      return [200, { total_count: this.runnerGroups.length, runner_groups: this.runnerGroups }];
+    }
+    const m = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))\/actions\/runners(?:\/([^/]+))?$/.exec(path);
+    if (!m) return [404, notFound()];
+    const scope = m[3] ? `org:${m[3].toLowerCase()}` : `repo:${m[1].toLowerCase()}/${m[2].toLowerCase()}`;
+    const exists = m[3] ? this.orgs.has(m[3].toLowerCase()) : this.repos.has(`${m[1]}/${m[2]}`.toLowerCase());
+    if (!exists) return [404, notFound()];
+    const tail = m[4];
+
+    if (tail === 'generate-jitconfig' && method === 'POST') return this.#jitConfig(scope, entry);
+    if (tail === 'registration-token' && method === 'POST') {
+      const token = registrationToken();
+      this.issued.push({ kind: 'registration', value: token, scope });
+      return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString() }];
+    }
+    if (tail === undefined && method === 'GET') return this.#list(scope, params);
+    if (tail !== undefined && /^\d+$/.test(tail)) {
+      const runner = this.runners.get(Number(tail));
+      const mine = runner && runner.scope === scope;
+      if (method === 'GET') return mine ? [200, this.#view(runner)] : [404, notFound()];
+      if (method === 'DELETE') {
+        if (!mine) return [404, notFound()];
+        if (runner.busy) {
+          return [
+            422,
+            { message: `Bad request - Runner "${runner.name}" is still running a job"`, documentation_url: DOCS, status: '422' },
+          ];
+        }
+        this.runners.delete(runner.id);
+        return [204, undefined];
+      }
+    }
+    return [404, notFound()];
+  }
+
+  #jitConfig(scope, entry) {
+    const body = entry.body;
+    if (body === undefined || body === PARSE_ERROR || typeof body !== 'object' || Array.isArray(body)) {
+      return [400, { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' }];
+    }
+    const problems = [];
+    if (!('name' in body)) problems.push('"name" wasn\'t supplied.');
+    else if (typeof body.name !== 'string' || body.name === '') problems.push(`For 'properties/name', ${JSON.stringify(body.name)} is not a non-empty string.`);
+    if (!('runner_group_id' in body)) problems.push('"runner_group_id" wasn\'t supplied.');
+    else if (!Number.isInteger(body.runner_group_id)) {
+      problems.push(`For 'properties/runner_group_id', ${JSON.stringify(body.runner_group_id)} is not an integer.`);
+    }
+    if (!('labels' in body)) problems.push('"labels" wasn\'t supplied.');
+    else if (!Array.isArray(body.labels)) problems.push(`For 'properties/labels', ${JSON.stringify(body.labels)} is not an array.`);
+    else {
+      if (body.labels.length < 1) problems.push("For 'properties/labels', [] has fewer than 1 items.");
+      if (body.labels.length > 100) problems.push(`For 'properties/labels', ${body.labels.length} items is more than 100.`);
+      body.labels.forEach((l, i) => {
+        if (typeof l !== 'string' || l === '') problems.push(`For 'items/${i}', ${JSON.stringify(l)} is not a non-empty string.`);
+      });
+    }
+    if ('work_folder' in body && typeof body.work_folder !== 'string') {
+      problems.push(`For 'properties/work_folder', ${JSON.stringify(body.work_folder)} is not a string.`);
+    }
+    if (problems.length > 0) {
+      this.violations.push(`generate-jitconfig body: ${problems.join(' ')}`);
+      return [422, { message: `Invalid request.\n\n${problems.join('\n')}`, documentation_url: DOCS, status: '422' }];
+    }
+    const groupOk = scope.startsWith('repo:')
+      ? body.runner_group_id === 1
+      : this.runnerGroups.some((g) => g.id === body.runner_group_id);
+    if (!groupOk) return [404, notFound()];
+    if ([...this.runners.values()].some((r) => r.scope === scope && r.name === body.name)) {
+      return [
+        409,
+        { message: `Already exists - A runner with the name '${body.name}' already exists.`, documentation_url: DOCS, status: '409' },
+      ];
+    }
+    const runner = this.#createRunner(scope, body.name, body.labels, body.runner_group_id);
+    runner.workFolder = body.work_folder ?? '_work';
+    const encoded = jitConfig();
+    this.issued.push({ kind: 'jit', value: encoded, runnerId: runner.id, scope });
+    return [201, { runner: this.#view(runner), encoded_jit_config: encoded }];
+  }
+
+  #createRunner(scope, name, labels, groupId) {
+    const id = this.nextRunnerId++;
+    const runner = {
+      id,
+      name,
+      os: 'Linux',
+      status: 'offline',
+      busy: false,
+      ephemeral: true,
+      runner_group_id: groupId,
+      labels: labels.map((label, i) => ({
+        id: i + 1,
+        name: label,
+        type: READ_ONLY_LABELS.has(label.toLowerCase()) ? 'read-only' : 'custom',
+      })),
+      scope,
+      createdAt: Date.now(),
+      statusFixed: false,
+    };
+    this.runners.set(id, runner);
+    return runner;
+  }
+
+  #list(scope, params) {
+    const perPage = Math.min(Math.max(Number(params.get('per_page') ?? 30) || 30, 1), 100);
+    const page = Math.max(Number(params.get('page') ?? 1) || 1, 1);
+    let all = [...this.runners.values()].filter((r) => r.scope === scope).sort((a, b) => a.id - b.id);
+    if (params.has('name')) all = all.filter((r) => r.name === params.get('name'));
+    const runners = all.slice((page - 1) * perPage, page * perPage).map((r) => this.#view(r));
+    const headers = {};
+    if (page * perPage < all.length) {
+      const next = new URLSearchParams(params);
+      next.set('page', String(page + 1));
+      headers.link = `<${this.origin}${this.basePath}${scopePath(scope)}/actions/runners?${next}>; rel="next"`;
+    }
+    return [200, { total_count: all.length, runners }, headers];
+  }
+
+  /** The runner as GitHub shows it (without our bookkeeping). */
+  #view(r) {
+    const online = r.statusFixed
+      ? r.status
+      : this.onlineAfterMs !== null && Date.now() - r.createdAt >= this.onlineAfterMs
+        ? 'online'
+        : r.status;
+    return {
+      id: r.id,
+      name: r.name,
+      os: r.os,
+      status: online,
+      busy: r.busy,
+      ephemeral: r.ephemeral,
+      runner_group_id: r.runner_group_id,
+      labels: r.labels,
+    };
+  }
+}
+
+const PARSE_ERROR = Symbol('unparsable JSON');
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return PARSE_ERROR;
+  }
+}
+
+function pathMatches(pattern, path) {
+  if (pattern === undefined) return true;
+  return pattern instanceof RegExp ? pattern.test(path) : path.endsWith(pattern);
+}
+
+function scopePath(scope) {
+  return scope.startsWith('org:') ? `/orgs/${scope.slice(4)}` : `/repos/${scope.slice(5)}`;
+}
+
+function notFound() {
+  return { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' };
+}
+
+/** Like GitHub's: 'A' + 28 upper-case letters and digits. */
+function registrationToken() {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let t = 'A';
+  for (let i = 0; i < 28; i++) t += alphabet[crypto.randomInt(alphabet.length)];
+  return t;
+}
+
+/** Base64 like the real one (which encodes a JSON document with keys). */
+function jitConfig() {
+  return crypto.randomBytes(240).toString('base64');
+}
