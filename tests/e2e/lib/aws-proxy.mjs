@@ -125,7 +125,8 @@ export class AwsProxy {
  * { service: 'ecs'|'ec2'|other, operation, body (parsed JSON, or an object of
  *   form fields for the EC2 query API), headers (lower-case names), auth:
  *   {accessKeyId, date, region, service, signedHeaders} | null,
- *   signature: 'valid' | 'unsigned' | 'invalid: <why>', sessionToken, status }
+ *   signature: 'valid' | 'unsigned' | 'invalid: <why>', sessionToken, status,
+ *   at (Date.now() on arrival) }
  */
 function record(req, raw, credentials) {
   const headers = req.headers;
@@ -156,6 +157,7 @@ function record(req, raw, credentials) {
     signature: verifySignature(req, raw, auth, credentials),
     sessionToken: headers['x-amz-security-token'],
     status: undefined,
+    at: Date.now(),
   };
 }
 

@@ -58,7 +58,9 @@ export class FakeGitHub {
     this.repos = new Set(repos.map((r) => r.toLowerCase()));
     this.orgs = new Set(orgs.map((o) => o.toLowerCase()));
     this.basePath = basePath.replace(/\/$/, '');
+    /** Settable per test; `clear()` restores the value given at start. */
     this.onlineAfterMs = onlineAfterMs;
+    this.initialOnlineAfterMs = onlineAfterMs;
     /** Org runner groups; id 1 "Default" always exists. */
     this.runnerGroups = runnerGroups ?? [{ id: 1, name: 'Default', default: true, visibility: 'all' }];
     /** Every request: {method, path, query, headers, body, status, at}. */
@@ -96,6 +98,7 @@ export class FakeGitHub {
     this.runners.clear();
     this.issued.length = 0;
     this.failures.length = 0;
+    this.onlineAfterMs = this.initialOnlineAfterMs;
   }
 
   // --- test controls -----------------------------------------------------
