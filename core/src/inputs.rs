@@ -29,8 +29,8 @@ use std::fmt;
 
 use crate::protocol::Config;
 use crate::settings::{
-    AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration,
-    RunContext, Scope, Settings,
+    AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration, RunContext,
+    Scope, Settings,
 };
 
 /// Every input of action.yaml, in its order. The shell reads each with
@@ -381,7 +381,10 @@ impl<'a> Parser<'a> {
             "stop" => Some(Mode::Stop),
             "reap" => Some(Mode::Reap),
             _ => {
-                self.report("mode", format!("{} is not a mode; use start, stop or reap", show(raw)));
+                self.report(
+                    "mode",
+                    format!("{} is not a mode; use start, stop or reap", show(raw)),
+                );
                 None
             }
         }
@@ -444,7 +447,10 @@ impl<'a> Parser<'a> {
         if arch.chars().count() > 100 || arch.chars().any(|c| c == ',' || c.is_whitespace()) {
             self.report(
                 "RUNNER_ARCH",
-                format!("{} cannot be a runner label; expected X64, ARM64 or ARM", show(arch)),
+                format!(
+                    "{} cannot be a runner label; expected X64, ARM64 or ARM",
+                    show(arch)
+                ),
             );
         }
         arch.to_string()
@@ -493,7 +499,10 @@ impl<'a> Parser<'a> {
         if raw.chars().any(char::is_control) {
             self.report(
                 "workdir",
-                format!("{} contains a newline or control character; give one path", show(raw)),
+                format!(
+                    "{} contains a newline or control character; give one path",
+                    show(raw)
+                ),
             );
         }
         raw.to_string()
@@ -806,7 +815,10 @@ impl<'a> Parser<'a> {
             _ => {
                 self.report(
                     "assign-public-ip",
-                    format!("{} is not allowed; use ENABLED, DISABLED, true or false", show(raw)),
+                    format!(
+                        "{} is not allowed; use ENABLED, DISABLED, true or false",
+                        show(raw)
+                    ),
                 );
                 false
             }
@@ -841,7 +853,10 @@ impl<'a> Parser<'a> {
                 continue;
             };
             let key_len = key.chars().count();
-            let allowed = |s: &str| s.chars().all(|c| c.is_alphanumeric() || "+-=._:/@".contains(c));
+            let allowed = |s: &str| {
+                s.chars()
+                    .all(|c| c.is_alphanumeric() || "+-=._:/@".contains(c))
+            };
             if !(1..=128).contains(&key_len)
                 || value.chars().count() > 256
                 || !allowed(key)
@@ -1044,8 +1059,8 @@ impl<'a> Parser<'a> {
         if raw.is_empty() {
             return None;
         }
-        let ok = (1..=64).contains(&raw.len())
-            && raw.chars().all(|c| is_ecs_name_char(c) || c == '.');
+        let ok =
+            (1..=64).contains(&raw.len()) && raw.chars().all(|c| is_ecs_name_char(c) || c == '.');
         if !ok {
             self.report(
                 "runner-id",
@@ -1092,7 +1107,10 @@ impl<'a> Parser<'a> {
         if !is_region(region) {
             self.report(
                 variable,
-                format!("{} is not an AWS region; expected e.g. us-west-2", show(region)),
+                format!(
+                    "{} is not an AWS region; expected e.g. us-west-2",
+                    show(region)
+                ),
             );
         }
         region.to_string()
@@ -1124,32 +1142,34 @@ impl<'a> Parser<'a> {
     }
 
     fn endpoints(&mut self, region: &str) -> Endpoints {
+        // Each variable is checked once, even when it serves both services.
+        let shared = self.url_opt("AWS_ENDPOINT_URL");
+        let ecs = self.url_opt("AWS_ENDPOINT_URL_ECS");
+        let ec2 = self.url_opt("AWS_ENDPOINT_URL_EC2");
         // cn-* regions live under amazonaws.com.cn (behaviour.md).
         let suffix = if region.starts_with("cn-") {
             "amazonaws.com.cn"
         } else {
             "amazonaws.com"
         };
-        let shared = self.env("AWS_ENDPOINT_URL").map(|url| ("AWS_ENDPOINT_URL", url));
-        let endpoint = |p: &mut Self, service: &str, variable: &str| -> String {
-            let chosen = p.env(variable).map(|url| (variable, url)).or(shared);
-            match chosen {
-                Some((variable, url)) => p.check_url(variable, url),
-                None => format!("https://{service}.{region}.{suffix}"),
-            }
-        };
+        let regional = |service: &str| format!("https://{service}.{region}.{suffix}");
         Endpoints {
-            ecs: endpoint(self, "ecs", "AWS_ENDPOINT_URL_ECS"),
-            ec2: endpoint(self, "ec2", "AWS_ENDPOINT_URL_EC2"),
+            ecs: ecs
+                .or_else(|| shared.clone())
+                .unwrap_or_else(|| regional("ecs")),
+            ec2: ec2.or(shared).unwrap_or_else(|| regional("ec2")),
         }
+    }
+
+    /// The URL in `variable` (checked, without a trailing '/'), if set.
+    fn url_opt(&mut self, variable: &str) -> Option<String> {
+        self.env(variable).map(|url| self.check_url(variable, url))
     }
 
     /// The URL from `variable`, or `default`; without a trailing '/'.
     fn url(&mut self, variable: &str, default: &str) -> String {
-        match self.env(variable) {
-            Some(url) => self.check_url(variable, url),
-            None => default.to_string(),
-        }
+        self.url_opt(variable)
+            .unwrap_or_else(|| default.to_string())
     }
 
     fn check_url(&mut self, variable: &str, url: &str) -> String {
@@ -1162,7 +1182,10 @@ impl<'a> Parser<'a> {
         if !ok {
             self.report(
                 variable,
-                format!("{} is not a URL; expected http://HOST[:PORT] or https://HOST", show(url)),
+                format!(
+                    "{} is not a URL; expected http://HOST[:PORT] or https://HOST",
+                    show(url)
+                ),
             );
         }
         url.trim_end_matches('/').to_string()
@@ -1192,7 +1215,10 @@ impl<'a> Parser<'a> {
         if run_attempt.len() > 10 || parse_uint(run_attempt).is_none_or(|n| n == 0) {
             self.report(
                 "GITHUB_RUN_ATTEMPT",
-                format!("{} is not a run attempt; expected a positive integer", show(run_attempt)),
+                format!(
+                    "{} is not a run attempt; expected a positive integer",
+                    show(run_attempt)
+                ),
             );
         }
         RunContext {
@@ -1286,7 +1312,9 @@ fn is_env_key(s: &str) -> bool {
 fn is_resource_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|hex| {
         (hex.len() == 8 || hex.len() == 17)
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -1375,5 +1403,1182 @@ fn uses_fargate(placement: &Placement) -> bool {
         Placement::CapacityProviders(providers) => providers
             .iter()
             .any(|p| p.provider == "FARGATE" || p.provider == "FARGATE_SPOT"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "ghp_S3cretTokenValue";
+    const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const SUBNET: &str = "subnet-0123456789abcdef0";
+
+    /// A complete, valid start configuration; `inputs` and `env` are laid
+    /// over it (an empty value counts as "not given").
+    fn config(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Config {
+        let mut config = Config::default();
+        for (k, v) in [("token", TOKEN), ("subnets", SUBNET)].iter().chain(inputs) {
+            config.inputs.insert(k.to_string(), v.to_string());
+        }
+        let base = [
+            ("AWS_REGION", "us-west-2"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("GITHUB_REPOSITORY", "octo-org/hello.world"),
+            ("GITHUB_RUN_ID", "9876543210"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_JOB", "build"),
+            ("GITHUB_WORKFLOW", "CI"),
+            ("PATH", "/usr/bin"),
+        ];
+        for (k, v) in base.iter().chain(env) {
+            config.env.insert(k.to_string(), v.to_string());
+        }
+        config
+    }
+
+    fn ok(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Settings {
+        parse(&config(inputs, env)).unwrap_or_else(|problems| panic!("{}", describe(&problems)))
+    }
+
+    fn problems(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Vec<InputProblem> {
+        match parse(&config(inputs, env)) {
+            Ok(settings) => panic!("expected problems, got {settings:?}"),
+            Err(problems) => problems,
+        }
+    }
+
+    /// The one problem the configuration has; fails if there are more.
+    fn only(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> InputProblem {
+        let found = problems(inputs, env);
+        assert_eq!(found.len(), 1, "{}", describe(&found));
+        found.into_iter().next().unwrap()
+    }
+
+    /// Asserts the message contains every fragment (the value, what is allowed).
+    fn says(problem: &InputProblem, fragments: &[&str]) {
+        for fragment in fragments {
+            assert!(
+                problem.message.contains(fragment),
+                "{problem} does not mention {fragment:?}"
+            );
+        }
+    }
+
+    // ---- action.yaml agrees with parse() ----
+
+    /// `(input name, default)` for each input of action.yaml, in file order;
+    /// enough YAML for the file's own simple layout.
+    fn yaml_inputs() -> Vec<(String, Option<String>)> {
+        let yaml = include_str!("../../action.yaml");
+        let mut section = "";
+        let mut inputs: Vec<(String, Option<String>)> = Vec::new();
+        for line in yaml.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line.trim_end_matches(':');
+            } else if section == "inputs" {
+                if let Some(name) = line.strip_prefix("  ").filter(|l| !l.starts_with(' ')) {
+                    inputs.push((name.trim_end_matches(':').to_string(), None));
+                } else if let Some(default) = line.strip_prefix("    default:") {
+                    let value = default.trim().trim_matches('\'').trim_matches('"');
+                    inputs.last_mut().unwrap().1 = Some(value.to_string());
+                }
+            }
+        }
+        inputs
+    }
+
+    #[test]
+    fn action_yaml_declares_exactly_the_input_names_in_order() {
+        let names: Vec<String> = yaml_inputs().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, INPUT_NAMES);
+        let yaml = include_str!("../../action.yaml");
+        assert!(
+            !yaml.contains("required: true"),
+            "token has an alias, nothing is required"
+        );
+    }
+
+    #[test]
+    fn action_yaml_defaults_are_the_ones_parse_applies() {
+        let defaults: Vec<(String, String)> = yaml_inputs()
+            .into_iter()
+            .filter_map(|(name, default)| default.map(|d| (name, d)))
+            .collect();
+        let names: Vec<&str> = defaults.iter().map(|(n, _)| n.as_str()).collect();
+        // Inputs with an env fallback or an exclusivity rule must stay
+        // without a default, or the action could not see "not given".
+        assert_eq!(
+            names,
+            [
+                "mode",
+                "name",
+                "workdir",
+                "assign-public-ip",
+                "runner-group",
+                "registration",
+                "timeout",
+                "wait-for-registration",
+                "debug",
+                "max-age",
+                "dry-run"
+            ]
+        );
+        let implicit = ok(&[], &[]);
+        for (name, default) in &defaults {
+            assert_eq!(ok(&[(name, default)], &[]), implicit, "default of {name}");
+        }
+    }
+
+    #[test]
+    fn action_yaml_outputs_and_runtime() {
+        let yaml = include_str!("../../action.yaml");
+        let after = yaml
+            .split("\noutputs:\n")
+            .nth(1)
+            .expect("an outputs section");
+        let outputs = after.split("\nruns:\n").next().unwrap();
+        let names: Vec<&str> = outputs
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
+            .map(|l| l.trim_end_matches(':'))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "runner_id",
+                "runner_name",
+                "github_runner_id",
+                "task_arn",
+                "task_id",
+                "ipaddr",
+                "cluster",
+                "region",
+                "id",
+                "arn",
+                "aws_task_arn",
+                "aws_task_id"
+            ]
+        );
+        assert!(yaml.contains("\nruns:\n  using: node24\n  main: dist/index.js\n"));
+    }
+
+    // ---- defaults and fallbacks ----
+
+    #[test]
+    fn defaults_when_only_token_and_subnets_are_given() {
+        let s = ok(&[], &[]);
+        assert_eq!(s.mode, Mode::Start);
+        assert_eq!(s.name, "github-ecs-runner");
+        assert_eq!(s.token, TOKEN);
+        assert!(s.labels.is_empty());
+        assert_eq!(s.workdir, "_workdir");
+        assert_eq!(
+            s.scope,
+            Scope::Repo {
+                owner: "octo-org".into(),
+                repo: "hello.world".into()
+            }
+        );
+        assert_eq!(s.task_definition, "github-ecs-runner");
+        assert_eq!(s.cluster, "default");
+        assert_eq!(s.placement, Placement::LaunchType("FARGATE".into()));
+        assert_eq!(s.platform_version, None);
+        assert_eq!(s.subnets, Lookup::Ids(vec![SUBNET.into()]));
+        assert_eq!(s.security_groups, Lookup::None);
+        assert!(!s.assign_public_ip);
+        assert_eq!(s.container_name, None);
+        assert!(s.tags.is_empty() && s.env.is_empty());
+        assert_eq!(s.runner_group, 1);
+        assert_eq!(s.registration, Registration::Jit);
+        assert_eq!(s.timeout_s, 600);
+        assert!(!s.wait_for_registration && !s.debug && !s.dry_run);
+        assert_eq!((s.task_arn, s.runner_id), (None, None));
+        assert_eq!(s.max_age_min, 60);
+        assert_eq!(s.region, "us-west-2");
+        assert_eq!(
+            s.credentials,
+            AwsCredentials {
+                access_key_id: "AKIDEXAMPLE".into(),
+                secret_access_key: SECRET_KEY.into(),
+                session_token: None
+            }
+        );
+        assert_eq!(
+            s.endpoints,
+            Endpoints {
+                ecs: "https://ecs.us-west-2.amazonaws.com".into(),
+                ec2: "https://ec2.us-west-2.amazonaws.com".into()
+            }
+        );
+        assert_eq!(s.github_api_url, "https://api.github.com");
+        assert_eq!(
+            s.run,
+            RunContext {
+                repository: "octo-org/hello.world".into(),
+                run_id: "9876543210".into(),
+                run_attempt: "2".into(),
+                job: "build".into(),
+                workflow: "CI".into(),
+                server_url: "https://github.com".into(),
+                arch: "X64".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn missing_input_keys_count_as_empty() {
+        let mut c = config(&[], &[]);
+        c.inputs.retain(|k, _| k == "token" || k == "subnets");
+        let s = parse(&c).unwrap();
+        assert_eq!((s.mode, s.timeout_s), (Mode::Start, 600));
+    }
+
+    #[test]
+    fn inputs_are_trimmed_and_case_insensitive_where_documented() {
+        let s = ok(
+            &[
+                ("mode", " Stop "),
+                ("launch-type", "ec2"),
+                ("registration", "TOKEN"),
+                ("assign-public-ip", "enabled"),
+                ("platform-version", "latest"),
+            ],
+            &[],
+        );
+        assert_eq!(s.mode, Mode::Stop);
+        assert_eq!(s.placement, Placement::LaunchType("EC2".into()));
+        assert_eq!(s.registration, Registration::Token);
+        assert!(s.assign_public_ip);
+        assert_eq!(s.platform_version.as_deref(), Some("LATEST"));
+    }
+
+    #[test]
+    fn run_context_defaults_and_environment_overrides() {
+        let s = ok(
+            &[],
+            &[
+                ("GITHUB_RUN_ATTEMPT", ""),
+                ("RUNNER_ARCH", "ARM64"),
+                ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+                ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+                ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLE"),
+            ],
+        );
+        assert_eq!(s.run.run_attempt, "1");
+        assert_eq!(s.run.arch, "ARM64");
+        assert_eq!(s.run.server_url, "https://ghe.example.com");
+        assert_eq!(s.github_api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(
+            s.credentials.session_token.as_deref(),
+            Some("FwoGZXIvYXdzEXAMPLE")
+        );
+    }
+
+    // ---- mode ----
+
+    #[test]
+    fn mode_values_and_error() {
+        assert_eq!(ok(&[("mode", "REAP")], &[]).mode, Mode::Reap);
+        let p = only(&[("mode", "launch")], &[]);
+        assert_eq!(p.input, "mode");
+        says(&p, &["'launch'", "start", "stop", "reap"]);
+    }
+
+    #[test]
+    fn an_invalid_mode_skips_start_only_checks() {
+        // No subnets and no run id would be start-mode errors; with an
+        // unknown mode only the mode itself is reported.
+        let p = only(
+            &[("mode", "stpo"), ("subnets", "")],
+            &[("GITHUB_RUN_ID", "")],
+        );
+        assert_eq!(p.input, "mode");
+    }
+
+    // ---- name ----
+
+    #[test]
+    fn name_rules() {
+        let longest = "a".repeat(32);
+        assert_eq!(ok(&[("name", &longest)], &[]).name, longest);
+        assert_eq!(
+            ok(&[("name", "ci_runner-2")], &[]).task_definition,
+            "ci_runner-2"
+        );
+        for bad in [
+            "a".repeat(33),
+            "-runner".into(),
+            ".runner".into(),
+            "my runner".into(),
+        ] {
+            let found = problems(&[("name", &bad)], &[]);
+            let p = found
+                .iter()
+                .find(|p| p.input == "name")
+                .expect("a name problem");
+            says(p, &["1 to 32", "letters, digits, '.', '_' or '-'"]);
+            assert!(p.message.contains(&show(&bad)));
+        }
+    }
+
+    #[test]
+    fn a_name_with_a_dot_needs_a_task_definition_only_to_start() {
+        let p = only(&[("name", "runner.v2")], &[]);
+        assert_eq!(p.input, "task-definition");
+        says(&p, &["'runner.v2'", "family"]);
+        assert_eq!(
+            ok(&[("name", "runner.v2"), ("task-definition", "runner")], &[]).name,
+            "runner.v2"
+        );
+        assert_eq!(
+            ok(&[("name", "runner.v2"), ("mode", "stop")], &[]).name,
+            "runner.v2"
+        );
+    }
+
+    // ---- token ----
+
+    #[test]
+    fn token_alias_and_agreement() {
+        let s = ok(&[("token", ""), ("github-token", "ghs_app")], &[]);
+        assert_eq!(s.token, "ghs_app");
+        assert_eq!(ok(&[("github-token", TOKEN)], &[]).token, TOKEN);
+        let p = only(&[("github-token", "ghp_other")], &[]);
+        assert_eq!(p.input, "token");
+        says(&p, &["token", "github-token", "different"]);
+        assert!(!p.message.contains(TOKEN) && !p.message.contains("ghp_other"));
+    }
+
+    #[test]
+    fn missing_token_explains_what_is_needed_in_every_mode() {
+        for mode in ["start", "stop", "reap"] {
+            let p = only(&[("token", ""), ("mode", mode)], &[]);
+            assert_eq!(p.input, "token");
+            says(
+                &p,
+                &[
+                    "GITHUB_TOKEN cannot",
+                    "Administration: write",
+                    "Self-hosted runners: write",
+                    "GitHub App installation token",
+                    "token: ${{ secrets.RUNNER_ADMIN_TOKEN }}",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn token_with_whitespace_is_rejected_without_showing_it() {
+        let p = only(&[("token", "ghp_abc def")], &[]);
+        assert_eq!(p.input, "token");
+        says(&p, &["whitespace"]);
+        assert!(!p.message.contains("ghp_abc") && !p.message.contains("def"));
+    }
+
+    // ---- lists and labels ----
+
+    #[test]
+    fn lists_accept_commas_spaces_and_newlines() {
+        let s = ok(
+            &[
+                ("labels", "gpu, large\nfast  ,,\n\n  arm"),
+                (
+                    "subnets",
+                    "subnet-01234567,\nsubnet-89abcdef subnet-0123456789abcdef0",
+                ),
+            ],
+            &[],
+        );
+        assert_eq!(s.labels, ["gpu", "large", "fast", "arm"]);
+        assert_eq!(
+            s.subnets,
+            Lookup::Ids(vec![
+                "subnet-01234567".into(),
+                "subnet-89abcdef".into(),
+                "subnet-0123456789abcdef0".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn label_length_limit() {
+        let long = "x".repeat(101);
+        let p = only(&[("labels", &format!("ok {long}"))], &[]);
+        assert_eq!(p.input, "labels");
+        says(&p, &["longer than 100"]);
+        assert_eq!(ok(&[("labels", &"x".repeat(100))], &[]).labels.len(), 1);
+    }
+
+    #[test]
+    fn label_count_includes_the_added_labels_once() {
+        // 5 added labels + 94 + the runner id = 100.
+        let many: Vec<String> = (0..94).map(|i| format!("l{i}")).collect();
+        // Repeating added labels (any case) does not count twice.
+        let with_repeats = format!(
+            "{} LINUX self-hosted X64 ephemeral github-ecs-runner",
+            many.join(",")
+        );
+        assert_eq!(ok(&[("labels", &with_repeats)], &[]).labels.len(), 99);
+        let too_many = format!("{},one-more", many.join(","));
+        let p = only(&[("labels", &too_many)], &[]);
+        assert_eq!(p.input, "labels");
+        says(&p, &["101", "at most 100"]);
+    }
+
+    // ---- workdir, context ----
+
+    #[test]
+    fn workdir_rejects_newlines() {
+        assert_eq!(
+            ok(&[("workdir", "/tmp/work dir")], &[]).workdir,
+            "/tmp/work dir"
+        );
+        let p = only(&[("workdir", "a\nb")], &[]);
+        assert_eq!(p.input, "workdir");
+        says(&p, &["'a\\nb'", "newline"]);
+    }
+
+    #[test]
+    fn context_forms() {
+        assert_eq!(
+            ok(&[("context", "my-org")], &[]).scope,
+            Scope::Org {
+                org: "my-org".into()
+            }
+        );
+        assert_eq!(
+            ok(&[("context", "me/repo_1.x")], &[("GITHUB_REPOSITORY", "")]).scope,
+            Scope::Repo {
+                owner: "me".into(),
+                repo: "repo_1.x".into()
+            }
+        );
+        for bad in ["a/b/c", "org.name", "me/..", "/repo", "-org", "me/"] {
+            let p = only(&[("context", bad)], &[]);
+            assert_eq!(p.input, "context");
+            says(&p, &[&show(bad), "owner/repo", "organization"]);
+        }
+    }
+
+    #[test]
+    fn context_needs_an_input_or_github_repository() {
+        let p = only(&[], &[("GITHUB_REPOSITORY", "")]);
+        assert_eq!(p.input, "context");
+        says(&p, &["GITHUB_REPOSITORY", "context"]);
+        let p = only(&[], &[("GITHUB_REPOSITORY", "not a repo")]);
+        assert_eq!(p.input, "context");
+        says(&p, &["'not a repo'", "from GITHUB_REPOSITORY"]);
+    }
+
+    // ---- task definition, cluster ----
+
+    #[test]
+    fn task_definition_forms() {
+        for good in [
+            "runner",
+            "runner:12",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/runner:3",
+            "arn:aws-us-gov:ecs:us-gov-west-1:123456789012:task-definition/r_1:1",
+        ] {
+            assert_eq!(ok(&[("task-definition", good)], &[]).task_definition, good);
+        }
+        for bad in [
+            "runner:0",
+            "runner:latest",
+            "run.ner",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/runner",
+            "arn:aws:ec2:us-east-1:123456789012:task-definition/runner:1",
+            "arn:aws:ecs:us-east-1:1234:task-definition/runner:1",
+        ] {
+            let p = only(&[("task-definition", bad)], &[]);
+            assert_eq!(p.input, "task-definition");
+            says(
+                &p,
+                &[
+                    &show(bad),
+                    "family:revision",
+                    "task-definition/family:revision",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn cluster_input_then_environment_then_default() {
+        assert_eq!(
+            ok(&[("cluster", "ci")], &[("ECS_CLUSTER_NAME", "env")]).cluster,
+            "ci"
+        );
+        assert_eq!(
+            ok(&[], &[("ECS_CLUSTER_NAME", "env-cluster")]).cluster,
+            "env-cluster"
+        );
+        let arn = "arn:aws-cn:ecs:cn-north-1:123456789012:cluster/ci";
+        assert_eq!(ok(&[("cluster", arn)], &[]).cluster, arn);
+        let p = only(&[], &[("ECS_CLUSTER_NAME", "bad name")]);
+        assert_eq!(p.input, "cluster");
+        says(&p, &["'bad name'", "ECS_CLUSTER_NAME", "1 to 255"]);
+        let p = only(
+            &[("cluster", "arn:aws:ecs:us-west-2:123456789012:service/x")],
+            &[],
+        );
+        says(&p, &["cluster/NAME"]);
+    }
+
+    // ---- placement ----
+
+    #[test]
+    fn launch_type_values() {
+        let p = only(&[("launch-type", "FARGATE_SPOT")], &[]);
+        assert_eq!(p.input, "launch-type");
+        says(
+            &p,
+            &[
+                "'FARGATE_SPOT'",
+                "FARGATE, EC2 or EXTERNAL",
+                "capacity-provider-strategy",
+            ],
+        );
+        let external = ok(&[("launch-type", "External")], &[]);
+        assert_eq!(external.placement, Placement::LaunchType("EXTERNAL".into()));
+    }
+
+    #[test]
+    fn capacity_provider_strategy_entries() {
+        let s = ok(
+            &[(
+                "capacity-provider-strategy",
+                "FARGATE_SPOT:3:1, FARGATE:1\nmine",
+            )],
+            &[],
+        );
+        assert_eq!(
+            s.placement,
+            Placement::CapacityProviders(vec![
+                CapacityProvider {
+                    provider: "FARGATE_SPOT".into(),
+                    weight: Some(3),
+                    base: Some(1)
+                },
+                CapacityProvider {
+                    provider: "FARGATE".into(),
+                    weight: Some(1),
+                    base: None
+                },
+                CapacityProvider {
+                    provider: "mine".into(),
+                    weight: None,
+                    base: None
+                },
+            ])
+        );
+        for bad in [
+            "FARGATE:1001",
+            "FARGATE:1:100001",
+            "FARGATE:-1",
+            "FARGATE:1:2:3",
+            "FAR GATE:x",
+            ":1",
+        ] {
+            let found = problems(&[("capacity-provider-strategy", bad)], &[]);
+            let p = &found[0];
+            assert_eq!(p.input, "capacity-provider-strategy");
+            says(p, &["provider:weight:base", "0 to 1000", "0 to 100000"]);
+        }
+    }
+
+    #[test]
+    fn capacity_provider_strategy_limits() {
+        let p = only(&[("capacity-provider-strategy", "A:1:1 B:1:2")], &[]);
+        says(&p, &["A, B", "only one"]);
+        let p = only(&[("capacity-provider-strategy", "A:1 A:2")], &[]);
+        says(&p, &["'A'", "twice"]);
+        let many: Vec<String> = (0..21).map(|i| format!("p{i}")).collect();
+        let p = only(&[("capacity-provider-strategy", &many.join(","))], &[]);
+        says(&p, &["21", "at most 20"]);
+    }
+
+    #[test]
+    fn launch_type_and_strategy_are_exclusive() {
+        let p = only(
+            &[
+                ("launch-type", "EC2"),
+                ("capacity-provider-strategy", "FARGATE"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "launch-type");
+        says(&p, &["capacity-provider-strategy", "both"]);
+    }
+
+    #[test]
+    fn platform_version_forms() {
+        assert_eq!(
+            ok(&[("platform-version", "1.4.0")], &[])
+                .platform_version
+                .as_deref(),
+            Some("1.4.0")
+        );
+        for bad in ["1.4", "v1.4.0", "1.x.0"] {
+            let p = only(&[("platform-version", bad)], &[]);
+            says(&p, &[&show(bad), "LATEST", "1.4.0"]);
+        }
+    }
+
+    // ---- subnets and security groups ----
+
+    #[test]
+    fn fargate_needs_subnets_to_start() {
+        for inputs in [
+            vec![("subnets", "")],
+            vec![
+                ("subnets", ""),
+                ("capacity-provider-strategy", "EC2CP:1,FARGATE_SPOT:1"),
+            ],
+        ] {
+            let p = only(&inputs, &[]);
+            assert_eq!(p.input, "subnets");
+            says(&p, &["awsvpc", "subnets-tag", "ECS_SUBNETS"]);
+        }
+        // EC2 tasks may use bridge or host networking; stop and reap run none.
+        assert_eq!(
+            ok(&[("subnets", ""), ("launch-type", "EC2")], &[]).subnets,
+            Lookup::None
+        );
+        for mode in ["stop", "reap"] {
+            let s = ok(&[("subnets", ""), ("mode", mode)], &[("GITHUB_RUN_ID", "")]);
+            assert_eq!(s.subnets, Lookup::None);
+        }
+        assert_eq!(
+            ok(
+                &[("subnets", ""), ("capacity-provider-strategy", "mine")],
+                &[]
+            )
+            .subnets,
+            Lookup::None
+        );
+    }
+
+    #[test]
+    fn subnets_from_tag_or_environment() {
+        let s = ok(
+            &[("subnets", ""), ("subnets-tag", "Name: ci:runners ")],
+            &[],
+        );
+        assert_eq!(
+            s.subnets,
+            Lookup::Tag {
+                key: "Name".into(),
+                value: "ci:runners".into()
+            }
+        );
+        let s = ok(
+            &[("subnets", "")],
+            &[("ECS_SUBNETS", "subnet-01234567, subnet-89abcdef")],
+        );
+        assert_eq!(
+            s.subnets,
+            Lookup::Ids(vec!["subnet-01234567".into(), "subnet-89abcdef".into()])
+        );
+        // The input wins over the environment.
+        let s = ok(&[], &[("ECS_SUBNETS", "subnet-01234567")]);
+        assert_eq!(s.subnets, Lookup::Ids(vec![SUBNET.into()]));
+        let p = only(&[("subnets", "")], &[("ECS_SUBNETS", "subnet-nothex1")]);
+        assert_eq!(p.input, "subnets");
+        says(&p, &["'subnet-nothex1'", "ECS_SUBNETS"]);
+    }
+
+    #[test]
+    fn subnet_ids_and_tags_are_checked() {
+        for bad in [
+            "subnet-0123456",
+            "subnet-0123456789",
+            "subnet-0123456789abcdef01",
+            "subnet-0123456789ABCDEF0",
+            "sg-01234567",
+            "0123456789abcdef0",
+        ] {
+            let p = only(&[("subnets", bad)], &[]);
+            assert_eq!(p.input, "subnets");
+            says(&p, &[&show(bad), "subnet-", "8 or 17"]);
+        }
+        let p = only(&[("subnets-tag", "Name:x")], &[]);
+        assert_eq!(p.input, "subnets");
+        says(&p, &["subnets-tag", "both"]);
+        for bad in ["Name", ":value"] {
+            let p = only(
+                &[
+                    ("subnets", ""),
+                    ("subnets-tag", bad),
+                    ("launch-type", "EC2"),
+                ],
+                &[],
+            );
+            assert_eq!(p.input, "subnets-tag");
+            says(&p, &[&show(bad), "key:value"]);
+        }
+    }
+
+    #[test]
+    fn repeated_ids_are_kept_once_and_counts_are_limited() {
+        let s = ok(&[("subnets", &format!("{SUBNET} {SUBNET}"))], &[]);
+        assert_eq!(s.subnets, Lookup::Ids(vec![SUBNET.into()]));
+        let seventeen: Vec<String> = (0..17).map(|i| format!("subnet-{i:08x}")).collect();
+        let p = only(&[("subnets", &seventeen.join(","))], &[]);
+        says(&p, &["17", "at most 16"]);
+        let six: Vec<String> = (0..6).map(|i| format!("sg-{i:017x}")).collect();
+        let p = only(&[("security-groups", &six.join(" "))], &[]);
+        assert_eq!(p.input, "security-groups");
+        says(&p, &["6", "at most 5"]);
+    }
+
+    #[test]
+    fn security_groups_ids_tag_or_environment() {
+        let s = ok(
+            &[("security-groups", "sg-01234567 sg-0123456789abcdef0")],
+            &[],
+        );
+        assert_eq!(
+            s.security_groups,
+            Lookup::Ids(vec!["sg-01234567".into(), "sg-0123456789abcdef0".into()])
+        );
+        let s = ok(&[("security-groups-tag", "role:runner")], &[]);
+        assert_eq!(
+            s.security_groups,
+            Lookup::Tag {
+                key: "role".into(),
+                value: "runner".into()
+            }
+        );
+        let s = ok(&[], &[("ECS_SECURITY_GROUPS", "sg-89abcdef")]);
+        assert_eq!(s.security_groups, Lookup::Ids(vec!["sg-89abcdef".into()]));
+        let p = only(&[("security-groups", "default")], &[]);
+        says(&p, &["'default'", "security group id", "sg-"]);
+        let p = only(
+            &[
+                ("security-groups", "sg-01234567"),
+                ("security-groups-tag", "a:b"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "security-groups");
+    }
+
+    // ---- the simple enumerations and numbers ----
+
+    #[test]
+    fn assign_public_ip_values() {
+        for (raw, want) in [
+            ("ENABLED", true),
+            ("True", true),
+            ("disabled", false),
+            ("FALSE", false),
+        ] {
+            assert_eq!(
+                ok(&[("assign-public-ip", raw)], &[]).assign_public_ip,
+                want,
+                "{raw}"
+            );
+        }
+        let p = only(&[("assign-public-ip", "yes")], &[]);
+        says(&p, &["'yes'", "ENABLED, DISABLED, true or false"]);
+    }
+
+    #[test]
+    fn container_name_rules() {
+        assert_eq!(
+            ok(&[("container-name", "runner_1")], &[])
+                .container_name
+                .as_deref(),
+            Some("runner_1")
+        );
+        let p = only(&[("container-name", "run ner")], &[]);
+        says(&p, &["'run ner'", "1 to 255"]);
+    }
+
+    #[test]
+    fn runner_group_registration_timeout_and_max_age() {
+        let s = ok(
+            &[
+                ("runner-group", "7"),
+                ("timeout", "86400"),
+                ("max-age", "0"),
+                ("mode", "reap"),
+            ],
+            &[],
+        );
+        assert_eq!((s.runner_group, s.timeout_s, s.max_age_min), (7, 86400, 0));
+        for (input, bad, allowed) in [
+            ("runner-group", "0", "positive integer"),
+            ("runner-group", "+3", "positive integer"),
+            ("registration", "pat", "jit or token"),
+            ("timeout", "0", "1 to 86400"),
+            ("timeout", "86401", "1 to 86400"),
+            ("timeout", "10m", "1 to 86400"),
+            ("max-age", "-1", "0 or more"),
+            ("max-age", "1.5", "0 or more"),
+        ] {
+            let p = only(&[(input, bad)], &[]);
+            assert_eq!(p.input, input);
+            says(&p, &[&show(bad), allowed]);
+        }
+    }
+
+    #[test]
+    fn booleans_follow_get_boolean_input() {
+        for input in ["wait-for-registration", "debug", "dry-run"] {
+            for (raw, want) in [
+                ("true", true),
+                ("True", true),
+                ("TRUE", true),
+                ("False", false),
+            ] {
+                let s = ok(&[(input, raw)], &[]);
+                let got = match input {
+                    "debug" => s.debug,
+                    "dry-run" => s.dry_run,
+                    _ => s.wait_for_registration,
+                };
+                assert_eq!(got, want, "{input}={raw}");
+            }
+            for bad in ["yes", "no", "on", "1", "0", "tRue"] {
+                let p = only(&[(input, bad)], &[]);
+                assert_eq!(p.input, input);
+                says(&p, &[&show(bad), "true, True, TRUE, false, False or FALSE"]);
+            }
+        }
+    }
+
+    #[test]
+    fn runner_debug_turns_debug_on() {
+        assert!(ok(&[], &[("RUNNER_DEBUG", "1")]).debug);
+        assert!(!ok(&[], &[("RUNNER_DEBUG", "0")]).debug);
+    }
+
+    // ---- tags and env ----
+
+    #[test]
+    fn tags_are_key_value_pairs() {
+        let s = ok(&[("tags", "team=ci, cost=a=b\nempty= path=/x:y@z")], &[]);
+        assert_eq!(
+            s.tags,
+            [
+                ("team".to_string(), "ci".to_string()),
+                ("cost".into(), "a=b".into()),
+                ("empty".into(), "".into()),
+                ("path".into(), "/x:y@z".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn tag_problems() {
+        for (bad, fragment) in [
+            ("team", "key=value"),
+            ("=x", "key 1 to 128"),
+            ("a*b=c", "key 1 to 128"),
+            ("AWS:x=1", "reserved"),
+            ("ecs-runner:run-id=1", "reserved"),
+        ] {
+            let p = only(&[("tags", bad)], &[]);
+            assert_eq!(p.input, "tags");
+            says(&p, &[fragment]);
+            assert!(
+                p.message.contains(&show(bad))
+                    || p.message.contains(&show(bad.split('=').next().unwrap()))
+            );
+        }
+        let p = only(&[("tags", &format!("{}=v", "k".repeat(129)))], &[]);
+        says(&p, &["key 1 to 128"]);
+        let p = only(&[("tags", &format!("k={}", "v".repeat(257)))], &[]);
+        says(&p, &["value up to 256"]);
+        let p = only(&[("tags", "a=1 a=2")], &[]);
+        says(&p, &["'a'", "twice"]);
+        let many: Vec<String> = (0..45).map(|i| format!("k{i}=v")).collect();
+        let p = only(&[("tags", &many.join(","))], &[]);
+        says(&p, &["45", "at most 44"]);
+        let max: Vec<String> = (0..44).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(ok(&[("tags", &max.join(","))], &[]).tags.len(), 44);
+    }
+
+    #[test]
+    fn env_lines_keep_spaces_commas_and_equals_in_values() {
+        let s = ok(
+            &[(
+                "env",
+                "# settings\nGREETING=hello, world\n\n  OPTS=--a=b --c\nEMPTY=\n_X1=1",
+            )],
+            &[],
+        );
+        assert_eq!(
+            s.env,
+            [
+                ("GREETING".to_string(), "hello, world".to_string()),
+                ("OPTS".into(), "--a=b --c".into()),
+                ("EMPTY".into(), "".into()),
+                ("_X1".into(), "1".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn env_problems_never_show_values() {
+        let found = problems(
+            &[(
+                "env",
+                "GOOD=1\nno-equals-s3cr3t\n1BAD=s3cr3t\nRUNNER_TOKEN=s3cr3t\nGOOD=s3cr3t",
+            )],
+            &[],
+        );
+        let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(found.len(), 4, "{messages:?}");
+        assert!(found.iter().all(|p| p.input == "env"));
+        says(&found[0], &["line 2", "KEY=VALUE"]);
+        says(&found[1], &["line 3", "'1BAD'", "not a variable name"]);
+        says(
+            &found[2],
+            &[
+                "line 4",
+                "RUNNER_TOKEN",
+                "set by the action",
+                "ACTIONS_RUNNER_INPUT_JITCONFIG",
+            ],
+        );
+        says(&found[3], &["line 5", "GOOD", "twice"]);
+        assert!(
+            messages.iter().all(|m| !m.contains("s3cr3t")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn every_reserved_env_name_is_refused() {
+        for key in RESERVED_ENV {
+            let p = only(&[("env", &format!("{key}=x"))], &[]);
+            assert_eq!(p.input, "env");
+        }
+    }
+
+    // ---- stop inputs ----
+
+    #[test]
+    fn task_arn_and_runner_id() {
+        for good in [
+            "arn:aws:ecs:us-west-2:123456789012:task/ci/0123456789abcdef0123456789abcdef",
+            "arn:aws:ecs:us-west-2:123456789012:task/1dc5c17a-422b-4dc4-b493-371970c6c4d6",
+            "0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(
+                ok(&[("mode", "stop"), ("task-arn", good)], &[])
+                    .task_arn
+                    .as_deref(),
+                Some(good)
+            );
+        }
+        for bad in [
+            "arn:aws:ecs:us-west-2:123456789012:cluster/ci",
+            "task id",
+            "a/b",
+        ] {
+            let p = only(&[("mode", "stop"), ("task-arn", bad)], &[]);
+            assert_eq!(p.input, "task-arn");
+            says(&p, &[&show(bad), "task ARN", "task id"]);
+        }
+        let id = "github-ecs-runner-9876543210-2-0a1b2c3d";
+        assert_eq!(
+            ok(&[("mode", "stop"), ("runner-id", id)], &[])
+                .runner_id
+                .as_deref(),
+            Some(id)
+        );
+        let p = only(&[("mode", "stop"), ("runner-id", &"r".repeat(65))], &[]);
+        says(&p, &["1 to 64"]);
+    }
+
+    // ---- environment ----
+
+    #[test]
+    fn region_from_aws_region_then_default_region() {
+        assert_eq!(
+            ok(&[], &[("AWS_DEFAULT_REGION", "eu-west-1")]).region,
+            "us-west-2"
+        );
+        let s = ok(
+            &[],
+            &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "us-gov-west-1")],
+        );
+        assert_eq!(s.region, "us-gov-west-1");
+        assert_eq!(s.endpoints.ecs, "https://ecs.us-gov-west-1.amazonaws.com");
+        let s = ok(&[], &[("AWS_REGION", "cn-north-1")]);
+        assert_eq!(s.endpoints.ec2, "https://ec2.cn-north-1.amazonaws.com.cn");
+    }
+
+    #[test]
+    fn region_problems() {
+        let p = only(&[], &[("AWS_REGION", "")]);
+        assert_eq!(p.input, "AWS_REGION");
+        says(
+            &p,
+            &[
+                "AWS_DEFAULT_REGION",
+                "aws-actions/configure-aws-credentials",
+                "aws-region",
+            ],
+        );
+        for bad in ["us_west_2", "US-WEST-2", "uswest2", "us-west"] {
+            let p = only(&[], &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", bad)]);
+            assert_eq!(p.input, "AWS_DEFAULT_REGION");
+            says(&p, &[&show(bad), "us-west-2"]);
+        }
+    }
+
+    #[test]
+    fn credentials_are_required_and_never_shown() {
+        let found = problems(
+            &[],
+            &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+        );
+        let inputs: Vec<&str> = found.iter().map(|p| p.input.as_str()).collect();
+        assert_eq!(inputs, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+        says(&found[1], &["configure-aws-credentials"]);
+        assert_eq!(
+            found[0].to_string().split(':').next().unwrap(),
+            "Environment variable 'AWS_ACCESS_KEY_ID'"
+        );
+    }
+
+    #[test]
+    fn endpoint_overrides() {
+        let s = ok(&[], &[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/")]);
+        assert_eq!(
+            s.endpoints,
+            Endpoints {
+                ecs: "http://127.0.0.1:5000".into(),
+                ec2: "http://127.0.0.1:5000".into()
+            }
+        );
+        let s = ok(
+            &[],
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("AWS_ENDPOINT_URL_ECS", "https://ecs.local//"),
+            ],
+        );
+        assert_eq!(
+            s.endpoints,
+            Endpoints {
+                ecs: "https://ecs.local".into(),
+                ec2: "http://127.0.0.1:5000".into()
+            }
+        );
+        let s = ok(&[], &[("AWS_ENDPOINT_URL_EC2", "http://localhost:4566")]);
+        assert_eq!(s.endpoints.ec2, "http://localhost:4566");
+        assert_eq!(s.endpoints.ecs, "https://ecs.us-west-2.amazonaws.com");
+        for (variable, bad) in [
+            ("AWS_ENDPOINT_URL_ECS", "localhost:4566"),
+            ("AWS_ENDPOINT_URL", "ftp://x"),
+            ("GITHUB_API_URL", "https://"),
+            ("GITHUB_SERVER_URL", "github.com"),
+        ] {
+            // Reported once even when the variable serves both services.
+            let p = only(&[], &[(variable, bad)]);
+            assert_eq!(p.input, variable);
+            says(&p, &[&show(bad), "http://", "https://"]);
+        }
+    }
+
+    #[test]
+    fn run_id_is_required_only_to_start() {
+        let p = only(&[], &[("GITHUB_RUN_ID", "")]);
+        assert_eq!(p.input, "GITHUB_RUN_ID");
+        says(&p, &["inside GitHub Actions", "set GITHUB_RUN_ID"]);
+        assert_eq!(
+            ok(&[("mode", "stop")], &[("GITHUB_RUN_ID", "")]).run.run_id,
+            ""
+        );
+        let p = only(&[], &[("GITHUB_RUN_ID", "12 34")]);
+        says(&p, &["'12 34'"]);
+        let p = only(&[], &[("GITHUB_RUN_ATTEMPT", "0")]);
+        assert_eq!(p.input, "GITHUB_RUN_ATTEMPT");
+        let p = only(&[], &[("RUNNER_ARCH", "X 64")]);
+        assert_eq!(p.input, "RUNNER_ARCH");
+    }
+
+    // ---- reporting ----
+
+    #[test]
+    fn every_problem_is_reported_together_in_input_order() {
+        let found = problems(
+            &[
+                ("mode", "stop"),
+                ("token", ""),
+                ("name", "-bad"),
+                ("cluster", "bad cluster"),
+                ("subnets", "subnet-x"),
+                ("timeout", "0"),
+            ],
+            &[("AWS_REGION", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+        );
+        let inputs: Vec<&str> = found.iter().map(|p| p.input.as_str()).collect();
+        assert_eq!(
+            inputs,
+            [
+                "name",
+                "token",
+                "cluster",
+                "subnets",
+                "timeout",
+                "AWS_REGION",
+                "AWS_SECRET_ACCESS_KEY"
+            ]
+        );
+    }
+
+    #[test]
+    fn describe_lists_every_problem() {
+        let found = problems(&[("mode", "x"), ("timeout", "y")], &[("AWS_REGION", "")]);
+        let text = describe(&found);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Invalid inputs; nothing was sent to AWS or GitHub:"
+        );
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("- Input 'mode': 'x' is not a mode"));
+        assert!(lines[2].starts_with("- Input 'timeout': 'y'"));
+        assert!(lines[3].starts_with("- Environment variable 'AWS_REGION': "));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_any_message() {
+        let other = "ghp_0therS3cret";
+        let found = problems(
+            &[
+                ("github-token", other),
+                (
+                    "env",
+                    &format!("RUNNER_TOKEN={TOKEN}\n{other}\nX={TOKEN}\nX={other}"),
+                ),
+            ],
+            &[("AWS_ACCESS_KEY_ID", "")],
+        );
+        let inputs: Vec<&str> = found.iter().map(|p| p.input.as_str()).collect();
+        assert_eq!(inputs, ["token", "env", "env", "env", "AWS_ACCESS_KEY_ID"]);
+        let text = describe(&found);
+        for secret in [TOKEN, other, SECRET_KEY] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn shown_values_are_cut_and_escaped() {
+        let long = "z".repeat(200);
+        let p = only(&[("mode", &long)], &[]);
+        assert!(p
+            .message
+            .contains(&format!("'{}…'", "z".repeat(SHOWN_VALUE_MAX))));
+        assert_eq!(show("a\u{1b}[31m"), "'a\\u{1b}[31m'");
     }
 }
