@@ -1,1 +1,799 @@
-//! (being written)
+//! A failed AWS answer, as data: its error code, message and status, whether
+//! trying again can help, and a sentence on how the user can fix it.
+//!
+//! The formats read (the caller has already decided the answer is a failure):
+//! - JSON 1.0/1.1 (ECS): `{"__type": "ns#Code", "message": "..."}`, the code
+//!   possibly also (or only) in the `x-amzn-errortype` header. As the Smithy
+//!   AWS JSON protocols specify, the header wins, then `code`, then `__type`,
+//!   and a code is cut at the first `:` (a trailing URL) and after the `#`
+//!   (a namespace).
+//! - EC2 Query: `<Response><Errors><Error><Code/><Message/></Error></Errors>
+//!   <RequestID/></Response>` (EC2 API reference, "Error codes").
+//! - AWS Query (STS, IAM; moto also answers some ECS auth failures this way):
+//!   `<ErrorResponse><Error><Type/><Code/><Message/></Error></ErrorResponse>`,
+//!   and the bare `<Error><Code/><Message/></Error>` of REST-XML services.
+//! - Anything else (an empty body, an HTML page from a proxy or from moto's
+//!   500s): code `HTTP{status}`, the start of the body as message.
+//! - No answer at all (status 0, the shell's transport error): code
+//!   [`TRANSPORT_ERROR`].
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::ec2::xml;
+use crate::protocol::HttpResponse;
+
+/// The code of an [`AwsError`] for a request that got no HTTP answer.
+pub const TRANSPORT_ERROR: &str = "TransportError";
+
+/// Error codes that mean "too many requests": retry later. From the AWS SDKs'
+/// standard retry mode (the throttling codes of smithy-rs `aws-runtime`
+/// `retries::classifiers`, botocore's `retryhandler`), without
+/// `LimitExceededException`, which for ECS is a quota, not a rate.
+pub const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "EC2ThrottledException",
+    "BandwidthLimitExceeded",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+/// Error codes that mean "broken for a moment": the SDKs' transient codes
+/// plus the 5xx-class codes of ECS (`ServerException`, ECS API reference,
+/// "Common Errors") and EC2 (`InternalError`, `Unavailable`, EC2 API
+/// reference, "Error codes").
+///
+/// Not retryable although it sounds so: `RequestExpired` /
+/// `RequestTimeTooSkewed` (the clock is wrong, and the next request is signed
+/// with the same clock).
+pub const TRANSIENT_CODES: &[&str] = &[
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Unavailable",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// How much of an unrecognised body goes into the message.
+const BODY_EXCERPT_CHARS: usize = 300;
+
+/// A failed AWS answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsError {
+    /// The AWS error code without namespace, e.g. `ClusterNotFoundException`,
+    /// `InvalidSubnetID.NotFound`; `HTTP{status}` when the answer names none;
+    /// [`TRANSPORT_ERROR`] when there was no answer.
+    pub code: String,
+    /// AWS's message, or the transport error, or the start of the body;
+    /// possibly empty.
+    pub message: String,
+    /// The HTTP status; 0 when there was no answer.
+    pub status: u16,
+}
+
+impl fmt::Display for AwsError {
+    /// `ClusterNotFoundException: Cluster not found. (HTTP 400)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if self.status != 0 {
+            write!(f, " (HTTP {})", self.status)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+/// Reads the error out of a failed answer. Never fails: what cannot be read
+/// becomes `HTTP{status}` with the start of the body.
+pub fn parse(resp: &HttpResponse) -> AwsError {
+    if resp.status == 0 {
+        return AwsError {
+            code: TRANSPORT_ERROR.into(),
+            message: resp.error.clone().unwrap_or_else(|| "no answer".into()),
+            status: 0,
+        };
+    }
+    let body = resp.body.trim();
+    let (code, message) = if body.starts_with('{') {
+        from_json(body)
+    } else if body.starts_with('<') {
+        from_xml(body)
+    } else {
+        (None, None)
+    };
+    let code = resp
+        .header("x-amzn-errortype")
+        .map(sanitize_code)
+        .filter(|c| !c.is_empty())
+        .or(code)
+        .unwrap_or_else(|| format!("HTTP{}", resp.status));
+    let message = message.unwrap_or_else(|| excerpt(body));
+    AwsError {
+        code,
+        message,
+        status: resp.status,
+    }
+}
+
+/// Whether sending the same request again later may succeed: no answer at
+/// all, 429, a 5xx other than 501 Not Implemented, or a code in
+/// [`THROTTLING_CODES`] or [`TRANSIENT_CODES`] (EC2 throttles with 503
+/// `RequestLimitExceeded`, ECS with 400 `ThrottlingException`).
+///
+/// A request that got no answer may still have been carried out: only retry
+/// a non-idempotent call (RunTask) with the same `clientToken`.
+pub fn is_retryable(resp: &HttpResponse) -> bool {
+    match resp.status {
+        0 | 429 => true,
+        501 => false,
+        500..=599 => true,
+        _ => is_retryable_code(&parse(resp).code),
+    }
+}
+
+/// Whether an error code alone says the request may succeed later.
+pub fn is_retryable_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)
+}
+
+/// A sentence naming the likely fix for `err`, returned by `operation` of
+/// `service` (the SigV4 / IAM service prefix: `ecs`, `ec2`), or `None` when
+/// there is nothing better to say than the error itself.
+pub fn advice(service: &str, operation: &str, err: &AwsError) -> Option<String> {
+    let message = err.message.to_ascii_lowercase();
+    let mentions = |words: &[&str]| words.iter().any(|w| message.contains(w));
+    let text = match err.code.as_str() {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            access_denied(service, operation, &err.message)
+        }
+        // aws-sigv4 and AWS both call a too-old signature "Signature expired"
+        // (an InvalidSignatureException), which is the clock, not the keys.
+        _ if mentions(&["signature expired"]) => CLOCK.into(),
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "InvalidAccessKeyId"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationToken"
+        | "MissingAuthenticationTokenException"
+        | "AuthFailure" => "AWS did not accept the credentials: check that \
+             aws-actions/configure-aws-credentials ran earlier in this job (or that \
+             AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN belong \
+             together), that AWS_REGION is a region the credentials are valid in, \
+             and that the runner's clock is right."
+            .into(),
+        "ExpiredToken" | "ExpiredTokenException" => "The session credentials have \
+             expired: run aws-actions/configure-aws-credentials again shortly before \
+             this step, or give it a longer `role-duration-seconds` (the default is \
+             one hour)."
+            .into(),
+        "RequestExpired" | "RequestTimeTooSkewed" => CLOCK.into(),
+        "ClusterNotFoundException" => "The ECS cluster does not exist in this \
+             account and region: check the `cluster` input (a name or ARN; the \
+             default is `default`) and AWS_REGION."
+            .into(),
+        "ClientException" if mentions(&["task definition", "taskdefinition"]) => {
+            "Check the `task-definition` input: it must name a task definition \
+             (family, family:revision or ARN) registered in this account and region."
+                .into()
+        }
+        "InvalidParameterException" if mentions(&["network configuration", "awsvpc"]) => {
+            "The task definition uses the awsvpc network mode, which needs subnets: \
+             set `subnets` or `subnets-tag` (and `security-groups` or \
+             `security-groups-tag`)."
+                .into()
+        }
+        "InvalidParameterException" if mentions(&["subnet"]) => "Check the `subnets` \
+             / `subnets-tag` input: the subnets must exist in this region and be in \
+             one VPC."
+            .into(),
+        "InvalidParameterException" if mentions(&["security group", "securitygroup"]) => {
+            "Check the `security-groups` / `security-groups-tag` input: the groups \
+             must be ids (sg-...) in the subnets' VPC."
+                .into()
+        }
+        "InvalidParameterException" if mentions(&["launch type", "capacity provider"]) => {
+            "Check `launch-type` / `capacity-provider-strategy` against the \
+             task definition's compatibilities and the cluster's capacity providers."
+                .into()
+        }
+        "InvalidSubnetID.NotFound" | "InvalidSubnetID.Malformed" | "InvalidSubnet" => {
+            "A subnet does not exist in this region: check the `subnets` input and \
+             AWS_REGION."
+                .into()
+        }
+        "InvalidGroup.NotFound"
+        | "InvalidGroupId.Malformed"
+        | "InvalidSecurityGroupID.NotFound" => {
+            "A security group does not exist in this region: check the \
+             `security-groups` input (ids, sg-...) and AWS_REGION."
+                .into()
+        }
+        "PlatformUnknownException" | "PlatformTaskDefinitionIncompatibilityException" => {
+            "Check the `platform-version` input: it must be a Fargate platform \
+             version (e.g. LATEST, 1.4.0) that supports this task definition."
+                .into()
+        }
+        "ConflictException" => "ECS already started tasks with this clientToken but \
+             different parameters: the inputs changed within one run attempt; re-run \
+             the job."
+            .into(),
+        "UnknownOperationException" | "InvalidAction" => format!(
+            "The endpoint does not know {operation}: check that \
+             AWS_ENDPOINT_URL{} points to the {service} service, if set.",
+            endpoint_suffix(service)
+        ),
+        "OptInRequired" => "The account is not subscribed to this service in this \
+             region, or the region is not enabled: check AWS_REGION."
+            .into(),
+        code if code == TRANSPORT_ERROR => format!(
+            "Could not reach the {service} endpoint: check the runner's network access \
+             to AWS (proxy, VPC endpoints) and AWS_ENDPOINT_URL{} if set.",
+            endpoint_suffix(service)
+        ),
+        code if THROTTLING_CODES.contains(&code) => {
+            "AWS kept throttling the calls (a rate limit of the account and region): \
+             start fewer runners at once or try again later."
+                .into()
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+const CLOCK: &str = "AWS refused the request's time stamp: the runner's clock is more \
+     than 5 minutes off; fix its time (NTP).";
+
+/// `_ECS` for `ecs`: the per-service endpoint variable (AWS SDKs and CLI,
+/// "Service-specific endpoints").
+fn endpoint_suffix(service: &str) -> String {
+    format!("_{}", service.to_ascii_uppercase())
+}
+
+/// AWS names the missing permission in the message: "User: arn:... is not
+/// authorized to perform: iam:PassRole on resource: arn:aws:iam::1:role/x
+/// because ...". Prefer it to our guess (a RunTask can fail on
+/// `iam:PassRole`, not `ecs:RunTask`).
+fn access_denied(service: &str, operation: &str, message: &str) -> String {
+    let named = |after: &str| {
+        message.find(after).map(|i| {
+            message[i + after.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(['.', ','])
+                .to_string()
+        })
+    };
+    let action = named("not authorized to perform: ")
+        .filter(|a| a.contains(':'))
+        .unwrap_or_else(|| format!("{service}:{operation}"));
+    let mut text =
+        format!("The credentials are not allowed to call {operation}: the role needs `{action}`");
+    if let Some(resource) = named(" on resource: ").filter(|r| !r.is_empty()) {
+        text.push_str(&format!(" on `{resource}`"));
+    }
+    if action == "ecs:RunTask" {
+        text.push_str(
+            ", and `iam:PassRole` on the task definition's task role and task execution role",
+        );
+    }
+    text.push('.');
+    if message.contains("Encoded authorization failure message") {
+        text.push_str(" `aws sts decode-authorization-message` explains the encoded message.");
+    }
+    text
+}
+
+fn from_json(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
+            .map(str::to_string)
+    };
+    let code = text(&["code", "Code", "__type"])
+        .map(|c| sanitize_code(&c))
+        .filter(|c| !c.is_empty());
+    let message = text(&["message", "Message", "errorMessage"]);
+    (code, message)
+}
+
+fn from_xml(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(root) = xml::parse(body) else {
+        return (None, None);
+    };
+    let error = match root.name.as_str() {
+        "Response" => root.find(&["Errors", "Error"]),
+        "ErrorResponse" => root.child("Error"),
+        "Error" => Some(&root),
+        _ => None,
+    };
+    let Some(error) = error else {
+        return (None, None);
+    };
+    (
+        error.child_text("Code").map(str::to_string),
+        error.child_text("Message").map(str::to_string),
+    )
+}
+
+/// `aws.ecs#ClusterNotFoundException:http://internal...` ->
+/// `ClusterNotFoundException`. A header repeated and joined with `,` keeps
+/// its first value.
+fn sanitize_code(raw: &str) -> String {
+    let code = raw.split([':', ',']).next().unwrap_or("");
+    let code = code.rsplit('#').next().unwrap_or(code);
+    code.trim().to_string()
+}
+
+/// The body with whitespace runs collapsed, cut to [`BODY_EXCERPT_CHARS`].
+fn excerpt(body: &str) -> String {
+    let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(BODY_EXCERPT_CHARS) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        HttpResponse {
+            id: 7,
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            body: body.into(),
+            error: None,
+        }
+    }
+
+    fn err(code: &str, message: &str, status: u16) -> AwsError {
+        AwsError {
+            code: code.into(),
+            message: message.into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn json_with_namespace_prefix() {
+        // ECS as documented: `__type` may carry a `namespace#`.
+        let r = resp(
+            400,
+            &[("Content-Type", "application/x-amz-json-1.1")],
+            r#"{"__type":"com.amazonaws.ecs#ClusterNotFoundException","message":"Cluster not found."}"#,
+        );
+        assert_eq!(
+            parse(&r),
+            err("ClusterNotFoundException", "Cluster not found.", 400)
+        );
+        assert!(!is_retryable(&r));
+    }
+
+    #[test]
+    fn json_with_url_suffix_and_capital_message() {
+        // Coral services append `:url`; moto's EC2-backed errors inside ECS
+        // calls carry only `Message`.
+        let r = resp(
+            400,
+            &[],
+            r#"{"__type":"InvalidSubnetID.NotFound:http://internal.amazon.com/coral/com.amazon.coral.validate/","Message":"The subnet ID 'subnet-bogus' does not exist"}"#,
+        );
+        assert_eq!(
+            parse(&r),
+            err(
+                "InvalidSubnetID.NotFound",
+                "The subnet ID 'subnet-bogus' does not exist",
+                400
+            )
+        );
+    }
+
+    #[test]
+    fn errortype_header_wins_and_works_alone() {
+        // Smithy awsJson: the header is read first; any-case name.
+        let r = resp(
+            400,
+            &[("X-Amzn-ErrorType", "ThrottlingException:http://internal/")],
+            r#"{"__type":"SomethingElse","message":"Rate exceeded"}"#,
+        );
+        assert_eq!(parse(&r), err("ThrottlingException", "Rate exceeded", 400));
+        assert!(is_retryable(&r));
+
+        let r = resp(403, &[("x-amzn-errortype", "AccessDeniedException")], "");
+        assert_eq!(parse(&r), err("AccessDeniedException", "", 403));
+    }
+
+    #[test]
+    fn json_code_field() {
+        let r = resp(
+            400,
+            &[],
+            r#"{"code":"aws#ValidationException","errorMessage":"bad"}"#,
+        );
+        assert_eq!(parse(&r), err("ValidationException", "bad", 400));
+    }
+
+    #[test]
+    fn ec2_xml() {
+        // EC2 API reference, "Error codes": the error response structure.
+        let r = resp(
+            400,
+            &[("Content-Type", "text/xml;charset=UTF-8")],
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet ID &apos;subnet-1&apos; does not exist</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>"#,
+        );
+        assert_eq!(
+            parse(&r),
+            err(
+                "InvalidSubnetID.NotFound",
+                "The subnet ID 'subnet-1' does not exist",
+                400
+            )
+        );
+    }
+
+    #[test]
+    fn ec2_throttling_is_retryable_by_code() {
+        let r = resp(
+            503,
+            &[],
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+             <Message>Request limit exceeded.</Message></Error></Errors></Response>",
+        );
+        assert_eq!(parse(&r).code, "RequestLimitExceeded");
+        assert!(is_retryable(&r));
+        // Also when a proxy turned it into a 400.
+        let r = HttpResponse { status: 400, ..r };
+        assert!(is_retryable(&r));
+    }
+
+    #[test]
+    fn query_error_response_xml() {
+        // STS/IAM (AWS Query protocol), also what moto sends for some ECS
+        // auth failures.
+        let r = resp(
+            403,
+            &[],
+            r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>InvalidClientTokenId</Code>
+    <Message>The security token included in the request is invalid.</Message>
+  </Error>
+  <RequestId>a1b2c3</RequestId>
+</ErrorResponse>"#,
+        );
+        assert_eq!(
+            parse(&r),
+            err(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                403
+            )
+        );
+        assert!(!is_retryable(&r));
+    }
+
+    #[test]
+    fn bare_error_xml() {
+        let r = resp(
+            403,
+            &[],
+            "<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>",
+        );
+        assert_eq!(parse(&r), err("SignatureDoesNotMatch", "no", 403));
+    }
+
+    #[test]
+    fn empty_or_unknown_bodies() {
+        assert_eq!(parse(&resp(404, &[], "")), err("HTTP404", "", 404));
+        assert_eq!(parse(&resp(400, &[], "{}")), err("HTTP400", "{}", 400));
+        assert_eq!(
+            parse(&resp(400, &[], "<html><body>Bad</body></html>")),
+            err("HTTP400", "<html><body>Bad</body></html>", 400)
+        );
+        // moto's 500 page is HTML that is not XML.
+        let html = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n";
+        let r = resp(500, &[], html);
+        assert_eq!(
+            parse(&r),
+            err(
+                "HTTP500",
+                "<!doctype html> <html lang=en> <title>500 Internal Server Error</title>",
+                500
+            )
+        );
+        assert!(is_retryable(&r));
+        // A long body is cut.
+        let long = "x".repeat(1000);
+        let message = parse(&resp(502, &[], &long)).message;
+        assert_eq!(message.len(), BODY_EXCERPT_CHARS + 3);
+        assert!(message.ends_with("..."));
+    }
+
+    #[test]
+    fn transport_error() {
+        let r = HttpResponse {
+            error: Some("connect ECONNREFUSED 127.0.0.1:5000".into()),
+            ..resp(0, &[], "")
+        };
+        let e = parse(&r);
+        assert_eq!(
+            e,
+            err(TRANSPORT_ERROR, "connect ECONNREFUSED 127.0.0.1:5000", 0)
+        );
+        assert_eq!(
+            e.to_string(),
+            "TransportError: connect ECONNREFUSED 127.0.0.1:5000"
+        );
+        assert!(is_retryable(&r));
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for (status, retry) in [
+            (400, false),
+            (403, false),
+            (404, false),
+            (429, true),
+            (500, true),
+            (501, false),
+            (502, true),
+            (503, true),
+            (504, true),
+        ] {
+            assert_eq!(is_retryable(&resp(status, &[], "")), retry, "{status}");
+        }
+    }
+
+    #[test]
+    fn retryable_codes_and_not() {
+        let json = |code: &str| resp(400, &[], &format!(r#"{{"__type":"{code}"}}"#));
+        for code in [
+            "ThrottlingException",
+            "Throttling",
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+            "ServerException",
+            "ServiceUnavailable",
+            "InternalError",
+            "InternalFailure",
+            "RequestTimeout",
+        ] {
+            assert!(is_retryable(&json(code)), "{code}");
+        }
+        for code in [
+            "RequestExpired",
+            "ClientException",
+            "InvalidParameterException",
+            "AccessDeniedException",
+            "ExpiredTokenException",
+            "LimitExceededException",
+        ] {
+            assert!(!is_retryable(&json(code)), "{code}");
+        }
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(
+            err("ClusterNotFoundException", "Cluster not found.", 400).to_string(),
+            "ClusterNotFoundException: Cluster not found. (HTTP 400)"
+        );
+        assert_eq!(err("HTTP404", "", 404).to_string(), "HTTP404 (HTTP 404)");
+    }
+
+    #[test]
+    fn advice_access_denied_names_the_action() {
+        let a = advice("ecs", "RunTask", &err("AccessDeniedException", "", 400)).unwrap();
+        assert_eq!(
+            a,
+            "The credentials are not allowed to call RunTask: the role needs \
+             `ecs:RunTask`, and `iam:PassRole` on the task definition's task role and \
+             task execution role."
+        );
+        let a = advice("ecs", "DescribeTasks", &err("AccessDenied", "", 403)).unwrap();
+        assert_eq!(
+            a,
+            "The credentials are not allowed to call DescribeTasks: the role needs \
+             `ecs:DescribeTasks`."
+        );
+    }
+
+    #[test]
+    fn advice_access_denied_prefers_the_action_aws_names() {
+        // The message IAM puts in an AccessDeniedException.
+        let e = err(
+            "AccessDeniedException",
+            "User: arn:aws:sts::111122223333:assumed-role/gha/run is not authorized to \
+             perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/ecsTaskExecutionRole \
+             because no identity-based policy allows the iam:PassRole action",
+            400,
+        );
+        assert_eq!(
+            advice("ecs", "RunTask", &e).unwrap(),
+            "The credentials are not allowed to call RunTask: the role needs \
+             `iam:PassRole` on `arn:aws:iam::111122223333:role/ecsTaskExecutionRole`."
+        );
+    }
+
+    #[test]
+    fn advice_ec2_unauthorized_operation() {
+        let e = err(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation. Encoded authorization \
+             failure message: AbC123",
+            403,
+        );
+        let a = advice("ec2", "DescribeSubnets", &e).unwrap();
+        assert!(a.contains("`ec2:DescribeSubnets`"), "{a}");
+        assert!(a.contains("aws sts decode-authorization-message"), "{a}");
+    }
+
+    #[test]
+    fn advice_bad_credentials() {
+        for code in [
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "InvalidSignatureException",
+            "SignatureDoesNotMatch",
+            "AuthFailure",
+        ] {
+            let a = advice("ecs", "RunTask", &err(code, "", 400)).unwrap();
+            assert!(
+                a.contains("aws-actions/configure-aws-credentials"),
+                "{code}"
+            );
+            assert!(a.contains("AWS_REGION"), "{code}");
+            assert!(a.contains("clock"), "{code}");
+        }
+    }
+
+    #[test]
+    fn advice_expired_token() {
+        for code in ["ExpiredToken", "ExpiredTokenException"] {
+            let a = advice("ecs", "StopTask", &err(code, "", 400)).unwrap();
+            assert!(a.contains("expired"), "{a}");
+            assert!(a.contains("role-duration-seconds"), "{a}");
+        }
+    }
+
+    #[test]
+    fn advice_clock() {
+        let a = advice("ec2", "DescribeSubnets", &err("RequestExpired", "", 400)).unwrap();
+        assert!(a.contains("clock"), "{a}");
+        // An expired signature is the clock, not the keys.
+        let e = err(
+            "InvalidSignatureException",
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z",
+            400,
+        );
+        assert_eq!(advice("ecs", "RunTask", &e).unwrap(), CLOCK);
+    }
+
+    #[test]
+    fn advice_cluster_not_found() {
+        let a = advice(
+            "ecs",
+            "RunTask",
+            &err("ClusterNotFoundException", "Cluster not found.", 400),
+        )
+        .unwrap();
+        assert!(a.contains("`cluster`") && a.contains("AWS_REGION"), "{a}");
+    }
+
+    #[test]
+    fn advice_task_definition() {
+        let e = err(
+            "ClientException",
+            "Unable to describe task definition.",
+            400,
+        );
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`task-definition`"));
+        let e = err("ClientException", "TaskDefinition is inactive", 400);
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`task-definition`"));
+        // Other ClientExceptions: nothing better to say.
+        let e = err("ClientException", "Tags can not be empty.", 400);
+        assert_eq!(advice("ecs", "RunTask", &e), None);
+    }
+
+    #[test]
+    fn advice_network_inputs() {
+        let e = err(
+            "InvalidParameterException",
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            400,
+        );
+        assert!(advice("ecs", "RunTask", &e).unwrap().contains("`subnets`"));
+        let e = err(
+            "InvalidSubnetID.NotFound",
+            "The subnet ID 'subnet-1' does not exist",
+            400,
+        );
+        assert!(advice("ecs", "RunTask", &e).unwrap().contains("`subnets`"));
+        let e = err(
+            "InvalidGroup.NotFound",
+            "The security group 'sg-1' does not exist",
+            400,
+        );
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`security-groups`"));
+        let e = err(
+            "InvalidParameterException",
+            "Security group sg-1 is invalid",
+            400,
+        );
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`security-groups`"));
+    }
+
+    #[test]
+    fn advice_platform_and_endpoint_and_transport() {
+        let e = err("PlatformUnknownException", "", 400);
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`platform-version`"));
+        let e = err("UnknownOperationException", "", 400);
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("AWS_ENDPOINT_URL_ECS"));
+        let e = err(TRANSPORT_ERROR, "getaddrinfo ENOTFOUND", 0);
+        let a = advice("ec2", "DescribeSubnets", &e).unwrap();
+        assert!(
+            a.contains("ec2 endpoint") && a.contains("AWS_ENDPOINT_URL_EC2"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn advice_throttling() {
+        for code in ["ThrottlingException", "RequestLimitExceeded", "Throttling"] {
+            let a = advice("ecs", "DescribeTasks", &err(code, "", 400)).unwrap();
+            assert!(a.contains("throttling"), "{code}");
+        }
+    }
+
+    #[test]
+    fn no_advice_for_the_unknown() {
+        assert_eq!(advice("ecs", "RunTask", &err("HTTP500", "", 500)), None);
+        assert_eq!(
+            advice("ecs", "RunTask", &err("ServerException", "", 500)),
+            None
+        );
+    }
+}
