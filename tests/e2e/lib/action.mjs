@@ -82,6 +82,7 @@ export function jobContext(overrides = {}) {
  *   context     overrides of jobContext()
  *   signalAfter {pattern, signal}: send `signal` once a stdout line matches
  *   timeoutMs   hard limit; the child is SIGKILLed after it
+ *   echo        also copy the child's stdout/stderr to ours as it comes (demo)
  *   entry, actionYaml, node: for the harness self-test
  * Resolves to {code, signal, timedOut, stdout, stderr, outputs, summary,
  * lines, env, signalSent}.
@@ -94,6 +95,7 @@ export async function runAction({
   context = {},
   signalAfter,
   timeoutMs = 120_000,
+  echo = false,
   entry = ENTRY,
   actionYaml,
   node = NODE24,
@@ -158,6 +160,8 @@ export async function runAction({
   child.stdout.on('data', (chunk) => {
     const text = chunk.toString('utf8');
     stdout += text;
+    // The runner hides ::add-mask:: values from the log; so does the echo.
+    if (echo) process.stdout.write(text.replace(/^::add-mask::.*$/gm, '::add-mask::***'));
     if (!signalAfter || signalSent) return;
     pending += text;
     const lines = pending.split('\n');
@@ -169,6 +173,7 @@ export async function runAction({
   });
   child.stderr.on('data', (chunk) => {
     stderr += chunk.toString('utf8');
+    if (echo) process.stderr.write(chunk);
   });
 
   let timedOut = false;

