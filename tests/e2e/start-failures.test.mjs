@@ -149,6 +149,44 @@ describe('start fails', () => {
     assertSecretsHandled(result, world);
   });
 
+  test('task never RUNNING within timeout: exit 1, task stopped, runner deleted', async () => {
+    // The proxy keeps moto's RUNNING task PENDING (until it is stopped).
+    world.moto.proxy.rewrite(
+      (c) => c.operation === 'RunTask' || c.operation === 'DescribeTasks',
+      (body) => {
+        for (const t of body.tasks ?? []) if (t.lastStatus === 'RUNNING') t.lastStatus = 'PENDING';
+        return body;
+      },
+    );
+    const result = await world.run({ inputs: inputs({ timeout: '3' }) });
+    assertFailed(result);
+    assert.match(errorText(annotations(result)), /RUNNING|timed out|timeout/i);
+    assertTaskStopped();
+    assertRunnersCleanedUp(world.gh);
+    assertSecretsHandled(result, world);
+  });
+
+  test('runner never online within timeout (wait-for-registration): exit 1, task stopped, runner deleted', async () => {
+    const result = await world.run({ inputs: inputs({ timeout: '3', 'wait-for-registration': 'true' }) });
+    assertFailed(result);
+    assert.match(errorText(annotations(result)), /online|registration|timed out|timeout/i);
+    assertTaskStopped();
+    assertRunnersCleanedUp(world.gh);
+    assertSecretsHandled(result, world);
+  });
+
+  /** The one task the action started was stopped with StopTask. */
+  function assertTaskStopped() {
+    const [run] = world.moto.proxy.calls('RunTask');
+    assert.ok(run, 'no RunTask');
+    const arn = JSON.parse(run.response).tasks[0].taskArn;
+    const stops = world.moto.proxy.calls('StopTask');
+    assert.ok(
+      stops.some((s) => s.body.task === arn || arn.endsWith(`/${s.body.task}`)),
+      `task ${arn} was not stopped (StopTask calls: ${stops.map((s) => s.body.task).join(', ') || 'none'})`,
+    );
+  }
+
   test('GitHub refuses to create the runner (403): exit 1 with its message, no task started', async () => {
     const message = 'Resource not accessible by personal access token';
     world.gh.fail({ method: 'POST', path: '/generate-jitconfig', status: 403, body: { message, status: '403' } });

@@ -238,6 +238,63 @@ describe('start', () => {
     assertSecretsHandled(result, world);
   });
 
+  test('status changes before RUNNING are logged with seconds since RunTask', async () => {
+    // moto creates tasks RUNNING; the proxy shows PROVISIONING in the RunTask
+    // answer and PENDING in the first DescribeTasks, as ECS does.
+    let describes = 0;
+    world.moto.proxy.rewrite(
+      (c) => c.operation === 'RunTask' || c.operation === 'DescribeTasks',
+      (body, call) => {
+        const early = call.operation === 'RunTask' ? 'PROVISIONING' : describes++ === 0 ? 'PENDING' : null;
+        if (early) for (const t of body.tasks ?? []) if (t.lastStatus === 'RUNNING') t.lastStatus = early;
+        return body;
+      },
+    );
+    const { network } = world.seeds;
+    const result = await world.run({
+      inputs: inputs({ subnets: network.subnets[0], 'security-groups': network.securityGroups[0] }),
+    });
+    assertSucceeded(result);
+    const task = await theTask();
+    const shortId = task.id.slice(0, 8);
+    const seen = result.stdout
+      .split('\n')
+      .map((l) => new RegExp(`Task ${shortId}[\\w-]*: ([A-Z]+) \\((\\d+)s\\)`).exec(l))
+      .filter(Boolean);
+    assert.deepEqual(
+      seen.map((m) => m[1]),
+      ['PROVISIONING', 'PENDING', 'RUNNING'],
+      `each status once, in order\n${describeRun(result)}`,
+    );
+    const seconds = seen.map((m) => Number(m[2]));
+    assert.deepEqual([...seconds].sort((a, b) => a - b), seconds, 'seconds since RunTask never decrease');
+    assertSecretsHandled(result, world);
+  });
+
+  test('wait-for-registration: succeeds once GitHub shows the runner online', async () => {
+    world.gh.onlineAfterMs = 1_500;
+    const { network } = world.seeds;
+    const result = await world.run({
+      inputs: inputs({
+        'wait-for-registration': 'true',
+        subnets: network.subnets[0],
+        'security-groups': network.securityGroups[0],
+      }),
+    });
+    assertSucceeded(result);
+    const [issued] = world.gh.issued;
+    const looks = world.gh.requests.filter(
+      (r) =>
+        r.method === 'GET' &&
+        (r.path.endsWith(`/actions/runners/${issued.runnerId}`) ||
+          (r.path.endsWith('/actions/runners') && r.query.name === result.outputs.runner_id)),
+    );
+    assert.ok(looks.length >= 1, 'the runner was never looked up');
+    assert.equal(looks.at(-1).response.status ?? looks.at(-1).response.runners?.[0]?.status, 'online');
+    assertGitHubHeaders(world.gh);
+    assertSecretsHandled(result, world);
+  });
+
   test('container-name picks the runner container of a two-container task definition', async () => {
     const { network } = world.seeds;
     const result = await world.run({
