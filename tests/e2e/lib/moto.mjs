@@ -110,8 +110,9 @@
 //     manual, times 1000000:         RUNNING; RUNNING, RUNNING, RUNNING, RUNNING ...
 //     manual, times 0:               DEACTIVATING; STOPPING, DEPROVISIONING, STOPPED, STOPPED
 //     immediate:                     STOPPED; STOPPED, STOPPED, ...
-//     time, seconds N:               RUNNING until N s after creation, then one step
-//                                    per N s (measured at the time of a read)
+//     time, seconds N:               RUNNING until N s after creation; then a read
+//                                    moves it ONE step if N s passed since the last
+//                                    step (so one step per read at most)
 //   desiredStatus stays "RUNNING" throughout (only StopTask changes it), and
 //   stoppedReason stays "", with no stopCode.
 // - So "STOPPED without ever being seen RUNNING" IS possible: `immediate`
