@@ -82,26 +82,32 @@ fn by_tag(action: &str, key: &str, value: &str, next_token: Option<&str>) -> Str
     form(&params)
 }
 
-/// `name=value&...`, each percent-encoded.
+/// `name=value&...`, each encoded by [`form_encode`].
 fn form(params: &[(String, String)]) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
 
-/// Percent-encodes every byte of the UTF-8 text except the RFC 3986
-/// unreserved characters `A-Z a-z 0-9 - _ . ~`, with upper-case hex, as the
-/// SigV4 guide asks ("Create a canonical request": "Do not URI-encode any of
-/// the unreserved characters ... Percent-encode all other characters with %XY,
-/// where X and Y are hexadecimal characters (0-9 and uppercase A-F)"). A space
-/// becomes `%20`, never `+`.
-pub fn encode(text: &str) -> String {
+/// Encodes a form value: the RFC 3986 unreserved characters
+/// `A-Z a-z 0-9 - _ . ~` stay, a space becomes `+`, every other byte of the
+/// UTF-8 text becomes `%XY` with upper-case hex. Byte for byte what botocore
+/// (the AWS CLI) sends for Query APIs (Python `urlencode`, i.e. `quote_plus`).
+///
+/// Why `+` and not `%20`: AWS hashes the body exactly as sent, so both are
+/// accepted there, but moto checks the signature against the body parsed
+/// and re-encoded with `quote_plus`: a `%20` fails its check (401
+/// AuthFailure), a `+` passes (checked with moto 5.2, auth checking on).
+/// A literal `+` is `%2B`, so it is never read back as a space.
+pub fn form_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
+        } else if byte == b' ' {
+            out.push('+');
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
@@ -647,17 +653,18 @@ mod tests {
     #[test]
     fn tag_keys_and_values_are_percent_encoded() {
         // Tag keys and values may hold spaces, `+ - = . _ : / @` and any
-        // Unicode letter (EC2 user guide, "Tag restrictions"). `+` must not
-        // stay literal (a form decoder reads it as a space) and a space must
-        // be %20 (SigV4 canonical form, which the signer re-encodes to).
+        // Unicode letter (EC2 user guide, "Tag restrictions"). A literal `+`
+        // must be encoded (a form decoder reads `+` as a space), `&` and `=`
+        // too (they would split the parameter).
         assert_eq!(
             describe_subnets_by_tag("aws:cloudformation:stack-name", "a b+c=d&e/f@g~h_i.j", None),
             "Action=DescribeSubnets&Version=2016-11-15\
              &Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name\
-             &Filter.1.Value.1=a%20b%2Bc%3Dd%26e%2Ff%40g~h_i.j"
+             &Filter.1.Value.1=a+b%2Bc%3Dd%26e%2Ff%40g~h_i.j"
         );
-        assert_eq!(encode("Straße ☃"), "Stra%C3%9Fe%20%E2%98%83");
-        assert_eq!(encode("%41"), "%2541");
+        assert_eq!(form_encode("Straße ☃"), "Stra%C3%9Fe+%E2%98%83");
+        assert_eq!(form_encode("%41"), "%2541");
+        assert_eq!(form_encode("\n\t'\"*!"), "%0A%09%27%22%2A%21");
     }
 
     #[test]
