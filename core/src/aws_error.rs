@@ -9,9 +9,12 @@
 //!   (a namespace).
 //! - EC2 Query: `<Response><Errors><Error><Code/><Message/></Error></Errors>
 //!   <RequestID/></Response>` (EC2 API reference, "Error codes").
-//! - AWS Query (STS, IAM; moto also answers some ECS auth failures this way):
-//!   `<ErrorResponse><Error><Type/><Code/><Message/></Error></ErrorResponse>`,
-//!   and the bare `<Error><Code/><Message/></Error>` of REST-XML services.
+//! - AWS Query (STS, IAM):
+//!   `<ErrorResponse><Error><Type/><Code/><Message/></Error></ErrorResponse>`;
+//!   moto answers signature and IAM failures of every service (ECS included)
+//!   as `<ErrorResponse><Errors><Error>...` with a 401/403 and no
+//!   `x-amzn-errortype`; and the bare `<Error><Code/><Message/></Error>` of
+//!   REST-XML services.
 //! - Anything else (an empty body, an HTML page from a proxy or from moto's
 //!   500s): code `HTTP{status}`, the start of the body as message.
 //! - No answer at all (status 0, the shell's transport error): code
@@ -323,9 +326,13 @@ fn from_xml(body: &str) -> (Option<String>, Option<String>) {
     let Ok(root) = xml::parse(body) else {
         return (None, None);
     };
+    // EC2 wraps the error in `Errors`, AWS Query does not, moto's auth
+    // failures do both: `<ErrorResponse><Errors><Error>` (moto 5.2,
+    // `moto/iam/access_control.py` errors, checked against moto_server).
     let error = match root.name.as_str() {
-        "Response" => root.find(&["Errors", "Error"]),
-        "ErrorResponse" => root.child("Error"),
+        "Response" | "ErrorResponse" => root
+            .find(&["Errors", "Error"])
+            .or_else(|| root.child("Error")),
         "Error" => Some(&root),
         _ => None,
     };
@@ -501,6 +508,30 @@ mod tests {
             )
         );
         assert!(!is_retryable(&r));
+    }
+
+    #[test]
+    fn moto_auth_failure_xml() {
+        // Exactly what moto_server 5.2 answered to a signed ECS RunTask its
+        // IAM policy does not allow (Content-Type text/html, no errortype).
+        let r = resp(
+            403,
+            &[("Content-Type", "text/html; charset=utf-8")],
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:RunTask</Message><Type>Sender</Type></Error></Errors></ErrorResponse>"#,
+        );
+        let e = parse(&r);
+        assert_eq!(
+            e,
+            err(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:RunTask",
+                403
+            )
+        );
+        assert!(advice("ecs", "RunTask", &e)
+            .unwrap()
+            .contains("`ecs:RunTask`, and `iam:PassRole`"));
     }
 
     #[test]
