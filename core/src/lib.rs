@@ -9,12 +9,20 @@
 //! next event. See `protocol.rs` for the exact contract.
 
 pub mod aws_error;
+pub mod cleanup;
 pub mod ec2;
+pub mod ecs;
+pub mod exchange;
+pub mod github;
 pub mod inputs;
 pub mod machine;
+pub mod names;
+pub mod outbox;
 pub mod protocol;
 pub mod settings;
 pub mod sigv4;
+pub mod start;
+pub mod summary;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

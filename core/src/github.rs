@@ -1,0 +1,162 @@
+//! GitHub REST calls for self-hosted runners (docs.github.com, "REST API
+//! endpoints for self-hosted runners") and what their errors mean.
+
+use serde_json::{json, Value};
+
+use crate::protocol::HttpResponse;
+use crate::settings::Scope;
+
+/// A runner as GitHub lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runner {
+    pub id: u64,
+    pub name: String,
+    /// `online` or `offline`.
+    pub status: String,
+    pub busy: bool,
+    pub labels: Vec<String>,
+}
+
+pub fn jit_path(scope: &Scope) -> String {
+    format!("{}/actions/runners/generate-jitconfig", scope.api_prefix())
+}
+
+pub fn jit_body(name: &str, group: u64, labels: &[String], work_folder: &str) -> Value {
+    json!({ "name": name, "runner_group_id": group, "labels": labels, "work_folder": work_folder })
+}
+
+/// `201 {"runner": {"id", ...}, "encoded_jit_config"}`.
+pub fn parse_jit(body: &str) -> Option<(u64, String)> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let id = v.get("runner")?.get("id")?.as_u64()?;
+    let config = v.get("encoded_jit_config")?.as_str()?.to_string();
+    Some((id, config))
+}
+
+pub fn registration_token_path(scope: &Scope) -> String {
+    format!("{}/actions/runners/registration-token", scope.api_prefix())
+}
+
+/// `201 {"token", "expires_at"}`.
+pub fn parse_registration_token(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v.get("token")?.as_str().map(String::from)
+}
+
+pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
+    format!("{}/actions/runners?name={}", scope.api_prefix(), query_escape(name))
+}
+
+pub fn runners_page_path(scope: &Scope, page: u32) -> String {
+    format!("{}/actions/runners?per_page=100&page={page}", scope.api_prefix())
+}
+
+pub fn runner_path(scope: &Scope, id: u64) -> String {
+    format!("{}/actions/runners/{id}", scope.api_prefix())
+}
+
+fn parse_runner(r: &Value) -> Option<Runner> {
+    Some(Runner {
+        id: r.get("id")?.as_u64()?,
+        name: r.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+        status: r.get("status").and_then(Value::as_str).unwrap_or("").to_string(),
+        busy: r.get("busy").and_then(Value::as_bool).unwrap_or(false),
+        labels: r
+            .get("labels")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("name").and_then(Value::as_str).map(String::from))
+            .collect(),
+    })
+}
+
+pub fn parse_runner_one(body: &str) -> Option<Runner> {
+    parse_runner(&serde_json::from_str(body).ok()?)
+}
+
+/// `{"total_count", "runners": [...]}`.
+pub fn parse_runners(body: &str) -> Option<(Vec<Runner>, u64)> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let runners: Vec<Runner> = v.get("runners")?.as_array()?.iter().filter_map(parse_runner).collect();
+    let total = v.get("total_count").and_then(Value::as_u64).unwrap_or(runners.len() as u64);
+    Some((runners, total))
+}
+
+/// A message for a failed GitHub call: what failed, what GitHub said, and
+/// the likely fix.
+pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> String {
+    if resp.status == 0 {
+        return format!(
+            "GitHub {operation} failed: {} (is GITHUB_API_URL right and reachable?)",
+            resp.error.as_deref().unwrap_or("no answer")
+        );
+    }
+    let said = github_says(&resp.body);
+    let where_ = match scope {
+        Scope::Repo { .. } => format!("repository {}", scope.display()),
+        Scope::Org { .. } => format!("organization {}", scope.display()),
+    };
+    let permission = match scope {
+        Scope::Repo { .. } => "a fine-grained token with \"Administration: write\" on the repository (classic token: repo scope)",
+        Scope::Org { .. } => "a fine-grained token with \"Self-hosted runners: write\" on the organization (classic token: admin:org scope)",
+    };
+    let advice = match resp.status {
+        401 => "the token is invalid, expired or revoked: renew the secret passed as `token`".to_string(),
+        403 if resp.header("x-ratelimit-remaining") == Some("0") => {
+            "the token's API rate limit is used up: wait for it to reset, or use a GitHub App token".to_string()
+        }
+        403 => format!("the token may not manage runners of {where_}: it needs {permission}, or a GitHub App installation token with that permission (the workflow's own GITHUB_TOKEN cannot)"),
+        404 => format!("{where_} was not found, or the token cannot see it (GitHub answers 404 for what a token may not read): check `context` and that the token has {permission}"),
+        409 => "a runner with this name already exists; ecs-runner names are unique per run, so an earlier attempt may still be registering".to_string(),
+        422 => "GitHub rejected the request: check `runner-group` (an existing runner group id the repository may use) and `labels`".to_string(),
+        s if s >= 500 => "GitHub had a server error; re-run the job".to_string(),
+        _ => String::new(),
+    };
+    let mut m = format!("GitHub {operation} for {where_} failed with HTTP {}", resp.status);
+    if !said.is_empty() {
+        m.push_str(&format!(": {said}"));
+    }
+    if !advice.is_empty() {
+        m.push_str(&format!(". Likely fix: {advice}"));
+    }
+    m
+}
+
+/// GitHub's `message`, with validation `errors` when given.
+fn github_says(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return body.chars().take(200).collect::<String>().trim().to_string();
+    };
+    let mut s = v.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    if let Some(errors) = v.get("errors").and_then(Value::as_array) {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|e| match e {
+                Value::String(t) => t.clone(),
+                other => other
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .unwrap_or_else(|| other.to_string()),
+            })
+            .collect();
+        if !parts.is_empty() {
+            s.push_str(&format!(" ({})", parts.join("; ")));
+        }
+    }
+    s
+}
+
+/// Percent-encode a query value (RFC 3986 unreserved characters pass).
+fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

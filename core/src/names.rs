@@ -1,0 +1,105 @@
+//! The names ecs-runner gives what it creates, so that a later step (stop,
+//! reap) can find them again. docs/behaviour.md is the contract.
+
+use crate::settings::Settings;
+
+/// Tag keys ecs-runner puts on every task it starts.
+pub const TAG_RUNNER_ID: &str = "ecs-runner:runner-id";
+pub const TAG_REPOSITORY: &str = "ecs-runner:repository";
+pub const TAG_CONTEXT: &str = "ecs-runner:context";
+pub const TAG_RUN_ID: &str = "ecs-runner:run-id";
+pub const TAG_RUN_ATTEMPT: &str = "ecs-runner:run-attempt";
+pub const TAG_JOB: &str = "ecs-runner:job";
+
+/// `{name}-{run_id}-{attempt}-{8 hex}`. The run id and attempt make the
+/// runners of one workflow run recognisable by name (stop without inputs,
+/// reap); the random part keeps matrix legs and several runners apart.
+pub fn runner_id(s: &Settings, random_hex: &str) -> String {
+    format!(
+        "{}-{}-{}-{}",
+        s.name,
+        s.run.run_id,
+        s.run.run_attempt,
+        &random_hex[..8]
+    )
+}
+
+/// The prefix every runner of this workflow run (any attempt) has.
+pub fn run_prefix(s: &Settings) -> String {
+    format!("{}-{}-", s.name, s.run.run_id)
+}
+
+/// `self-hosted`, `Linux`, arch, `ephemeral`, name, the user's labels, the
+/// runner id; without duplicates (GitHub compares labels case-insensitively).
+pub fn labels(s: &Settings, runner_id: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let fixed = ["self-hosted", "Linux", s.run.arch.as_str(), "ephemeral", s.name.as_str()];
+    let all = fixed
+        .iter()
+        .map(|l| l.to_string())
+        .chain(s.labels.iter().cloned())
+        .chain(std::iter::once(runner_id.to_string()));
+    for label in all {
+        if !out.iter().any(|l| l.eq_ignore_ascii_case(&label)) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+/// RunTask `startedBy`: at most 128 of `[A-Za-z0-9-/_]`, filterable in
+/// ListTasks (ECS API reference, RunTask).
+pub fn started_by(s: &Settings) -> String {
+    let id: String = s.run.run_id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("ecs-runner/{id}")
+}
+
+/// RunTask `clientToken`: at most 64 ASCII characters, idempotent per cluster
+/// for 24 hours. Our own retries of one RunTask reuse it, so a request that
+/// reached ECS but whose answer was lost never starts a second task. The
+/// runner id's random part is in it because matrix legs share run id, attempt
+/// and job, and must not be folded into one task.
+pub fn client_token(s: &Settings, runner_id: &str, index: usize) -> String {
+    let suffix = runner_id.rsplit('-').next().unwrap_or("");
+    let head = format!("ecsr-{}-{}-{}-{}", s.run.run_id, s.run.run_attempt, index, suffix);
+    let job: String = s
+        .run
+        .job
+        .chars()
+        .map(|c| if (c as u32) > 32 && (c as u32) < 127 { c } else { '_' })
+        .collect();
+    let full = format!("{head}-{job}");
+    if full.len() <= 64 {
+        full
+    } else {
+        let t = format!("{head}-{:016x}", fnv1a(s.run.job.as_bytes()));
+        t.chars().take(64).collect()
+    }
+}
+
+/// Our tags plus the user's, for RunTask `tags`.
+pub fn task_tags(s: &Settings, runner_id: &str) -> Vec<(String, String)> {
+    let mut tags = vec![
+        (TAG_RUNNER_ID.to_string(), runner_id.to_string()),
+        (TAG_REPOSITORY.to_string(), s.run.repository.clone()),
+        (TAG_CONTEXT.to_string(), s.scope.display()),
+        (TAG_RUN_ID.to_string(), s.run.run_id.clone()),
+        (TAG_RUN_ATTEMPT.to_string(), s.run.run_attempt.clone()),
+        (TAG_JOB.to_string(), s.run.job.clone()),
+    ];
+    // ECS rejects empty tag values? No: values may be empty, but a tag with
+    // an empty key is invalid; ours never have one.
+    tags.extend(s.tags.iter().cloned());
+    tags
+}
+
+/// FNV-1a, 64 bit: a stable short digest for over-long job names (not for
+/// security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}

@@ -1,0 +1,755 @@
+//! The start machine: register a runner with GitHub, run it as an ECS task,
+//! wait until the task is RUNNING (and, if asked, the runner online), and
+//! report where it runs. Any failure after something was created undoes it
+//! (see [`crate::cleanup`]) before the step fails.
+//!
+//! Order of calls, one at a time:
+//! DescribeTaskDefinition → (DescribeSubnets) → (DescribeSecurityGroups) →
+//! generate-jitconfig | registration-token → RunTask → DescribeTasks… →
+//! (DescribeContainerInstances → DescribeInstances) → (GET runner…).
+//! Everything that can fail without creating anything comes before GitHub
+//! registers the runner.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::aws_error;
+use crate::cleanup::{Cleanup, Undo};
+use crate::ec2;
+use crate::ecs::{self, Task, TaskDefinition};
+use crate::exchange::{Call, Exchange, Received};
+use crate::github;
+use crate::names;
+use crate::outbox::Outbox;
+use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
+use crate::settings::{Lookup, Placement, Registration, Settings};
+use crate::summary;
+
+/// ECS may not list a task it just started for a short while (RunTask is
+/// eventually consistent; ECS API reference, DescribeTasks).
+const MISSING_GRACE_MS: u64 = 30_000;
+/// First look at a new task after about a second, then less often.
+const FIRST_POLL_MS: u64 = 1_000;
+const MAX_POLL_MS: u64 = 5_000;
+/// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
+/// RunTask).
+const MAX_OVERRIDES_CHARS: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    TaskDefinition,
+    Subnets,
+    SecurityGroups,
+    Jit,
+    RegistrationToken,
+    RunTask,
+    DescribeTasks,
+    ContainerInstances,
+    Instances,
+    RunnerStatus,
+    Undo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Nothing,
+    Retry,
+    Poll,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Preparing,
+    WaitRunning,
+    WaitOnline,
+    CleaningUp,
+    Finished,
+}
+
+pub struct Start {
+    s: Settings,
+    out: Outbox,
+    ex: Exchange<Op>,
+    runner_id: String,
+    began: Millis,
+    deadline: Millis,
+    stage: Stage,
+    wake: Wake,
+    task_definition: Option<TaskDefinition>,
+    container: String,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    /// GitHub's id of the runner (JIT registration only).
+    github_runner: Option<u64>,
+    /// Name and value of the credential variables for the container.
+    credential_env: Vec<(String, String)>,
+    /// GitHub may know the runner (JIT: registered; token: the container may
+    /// have registered it).
+    runner_created: bool,
+    task: Option<Task>,
+    run_task_at: Millis,
+    poll_ms: u64,
+    running_after_ms: Option<u64>,
+    ip: String,
+    cleanup: Option<Cleanup>,
+}
+
+impl Start {
+    pub fn new(s: Settings, random: &str) -> Self {
+        let out = Outbox::new(s.debug);
+        let runner_id = names::runner_id(&s, random);
+        Start {
+            out,
+            ex: Exchange::default(),
+            runner_id,
+            began: 0,
+            deadline: 0,
+            stage: Stage::Preparing,
+            wake: Wake::Nothing,
+            task_definition: None,
+            container: String::new(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            github_runner: None,
+            credential_env: Vec::new(),
+            runner_created: false,
+            task: None,
+            run_task_at: 0,
+            poll_ms: FIRST_POLL_MS,
+            running_after_ms: None,
+            ip: String::new(),
+            cleanup: None,
+            s,
+        }
+    }
+
+    pub fn step(&mut self, now: Millis, event: Event) -> Action {
+        let next = match event {
+            Event::Start => self.begin(now),
+            Event::Responses { responses } => self.on_responses(now, responses),
+            Event::Woke => self.on_wake(now),
+            Event::Cancel { signal } => self.on_cancel(now, &signal),
+        };
+        self.out.action(next)
+    }
+
+    fn begin(&mut self, now: Millis) -> Next {
+        self.out.secret(&self.s.token.clone());
+        self.out.secret(&self.s.credentials.secret_access_key.clone());
+        if let Some(t) = self.s.credentials.session_token.clone() {
+            self.out.secret(&t);
+        }
+        self.began = now;
+        self.deadline = now + self.s.timeout_s * 1000;
+        self.out.info(format!(
+            "Launching runner {} for {} on ECS cluster {} ({})",
+            self.runner_id,
+            self.s.scope.display(),
+            self.s.cluster,
+            self.s.region
+        ));
+        let call = Call::ecs(
+            Op::TaskDefinition,
+            "DescribeTaskDefinition",
+            ecs::describe_task_definition(&self.s.task_definition),
+        );
+        self.send(call, now)
+    }
+
+    fn send(&mut self, call: Call<Op>, now: Millis) -> Next {
+        self.ex.send(&self.s, &mut self.out, call, now)
+    }
+
+    fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
+        if let Some(c) = self.cleanup.as_mut() {
+            return c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Undo, responses);
+        }
+        match self.ex.receive(&mut self.out, responses) {
+            Received::Stray => Next::Sleep { ms: 0 },
+            Received::Retry { after_ms } => {
+                self.wake = Wake::Retry;
+                Next::Sleep { ms: after_ms }
+            }
+            Received::Answer(call, resp) => self.on_answer(now, call, resp),
+        }
+    }
+
+    fn on_wake(&mut self, now: Millis) -> Next {
+        if self.stage == Stage::CleaningUp {
+            return self.ex.resend(&self.s, &mut self.out, now);
+        }
+        match std::mem::replace(&mut self.wake, Wake::Nothing) {
+            Wake::Retry => self.ex.resend(&self.s, &mut self.out, now),
+            Wake::Poll if self.stage == Stage::WaitRunning => self.describe_task(now),
+            Wake::Poll if self.stage == Stage::WaitOnline => self.check_runner(now),
+            _ => Next::Sleep { ms: 0 },
+        }
+    }
+
+    fn on_cancel(&mut self, now: Millis, signal: &str) -> Next {
+        let in_flight = self.ex.abandon();
+        if self.stage == Stage::CleaningUp {
+            // Already undoing: carry on; the request the shell dropped is
+            // sent again.
+            let c = self.cleanup.as_mut().expect("cleaning up");
+            c.cancelled = true;
+            return c.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+        }
+        // A RunTask whose answer we did not get may have started a task:
+        // find it by its tags.
+        let run_task_unanswered = in_flight.map(|c| c.tag == Op::RunTask).unwrap_or(false);
+        let what = self.stage_words();
+        self.fail_with(
+            now,
+            format!("Cancelled ({signal}) while {what}."),
+            run_task_unanswered,
+            true,
+        )
+    }
+
+    fn stage_words(&self) -> String {
+        match self.stage {
+            Stage::Preparing => "preparing the runner".into(),
+            Stage::WaitRunning => "waiting for the task to be RUNNING".into(),
+            Stage::WaitOnline => "waiting for the runner to come online".into(),
+            Stage::CleaningUp => "cleaning up".into(),
+            Stage::Finished => "finishing".into(),
+        }
+    }
+
+    fn on_answer(&mut self, now: Millis, call: Call<Op>, resp: HttpResponse) -> Next {
+        let ok = (200..300).contains(&resp.status);
+        if !ok {
+            let message = match call.service {
+                crate::exchange::Service::GitHub => {
+                    github::error_message(call.operation, &self.s.scope, &resp)
+                }
+                _ => aws_message(&call, &resp, &self.s),
+            };
+            return self.fail(now, message);
+        }
+        match call.tag {
+            Op::TaskDefinition => self.on_task_definition(now, &resp.body),
+            Op::Subnets => match ec2::parse_subnet_ids(&resp.body) {
+                Ok(page) => {
+                    let tag = tag_words(&self.s.subnets);
+                    if page.ids.is_empty() {
+                        return self.fail(now, format!(
+                            "Input 'subnets-tag': no subnet in {} has the tag {tag}. Tag the runner subnets, or give their ids in `subnets`.",
+                            self.s.region
+                        ));
+                    }
+                    self.out.info(format!("Subnets with tag {tag}: {}", page.ids.join(", ")));
+                    self.subnets = page.ids;
+                    self.next_lookup(now)
+                }
+                Err(e) => self.fail(now, format!("EC2 DescribeSubnets: unreadable answer: {e}")),
+            },
+            Op::SecurityGroups => match ec2::parse_security_group_ids(&resp.body) {
+                Ok(page) => {
+                    let tag = tag_words(&self.s.security_groups);
+                    if page.ids.is_empty() {
+                        return self.fail(now, format!(
+                            "Input 'security-groups-tag': no security group in {} has the tag {tag}. Tag the group, or give its id in `security-groups`.",
+                            self.s.region
+                        ));
+                    }
+                    self.out.info(format!("Security groups with tag {tag}: {}", page.ids.join(", ")));
+                    self.security_groups = page.ids;
+                    self.register(now)
+                }
+                Err(e) => self.fail(now, format!("EC2 DescribeSecurityGroups: unreadable answer: {e}")),
+            },
+            Op::Jit => match github::parse_jit(&resp.body) {
+                Some((id, config)) => {
+                    self.out.secret(&config);
+                    self.github_runner = Some(id);
+                    self.runner_created = true;
+                    self.out.info(format!(
+                        "Registered runner {} with GitHub (id {id}, labels {})",
+                        self.runner_id,
+                        names::labels(&self.s, &self.runner_id).join(",")
+                    ));
+                    self.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
+                    self.run_task(now)
+                }
+                None => self.fail(now, "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config".into()),
+            },
+            Op::RegistrationToken => match github::parse_registration_token(&resp.body) {
+                Some(token) => {
+                    self.out.secret(&token);
+                    self.runner_created = true;
+                    self.out.info("Got a registration token from GitHub (valid one hour)");
+                    let labels = names::labels(&self.s, &self.runner_id);
+                    self.credential_env = vec![
+                        ("RUNNER_TOKEN".into(), token),
+                        ("RUNNER_URL".into(), format!("{}/{}", self.s.run.server_url, self.s.scope.display())),
+                        ("RUNNER_NAME".into(), self.runner_id.clone()),
+                        ("RUNNER_LABELS".into(), labels.join(",")),
+                        ("RUNNER_WORKDIR".into(), self.s.workdir.clone()),
+                        ("RUNNER_GROUP".into(), self.s.runner_group.to_string()),
+                    ];
+                    self.run_task(now)
+                }
+                None => self.fail(now, "GitHub registration-token: answer without token".into()),
+            },
+            Op::RunTask => self.on_run_task(now, &resp.body),
+            Op::DescribeTasks => self.on_describe(now, &resp.body),
+            Op::ContainerInstances => {
+                let ids = ecs::parse_container_instances(&resp.body);
+                if ids.is_empty() {
+                    self.out.warning("The task's container instance has no EC2 instance id; ipaddr is empty.");
+                    return self.running(now);
+                }
+                let call = Call::ec2(Op::Instances, "DescribeInstances", ec2::describe_instances(&ids));
+                self.send(call, now)
+            }
+            Op::Instances => {
+                match ec2::parse_instance_private_ips(&resp.body) {
+                    Ok(ips) if !ips.is_empty() => self.ip = ips[0].1.clone(),
+                    _ => self.out.warning("DescribeInstances gave no private IP; ipaddr is empty."),
+                }
+                self.running(now)
+            }
+            Op::RunnerStatus => self.on_runner_status(now, &resp.body),
+            Op::Undo => Next::Sleep { ms: 0 },
+        }
+    }
+
+    fn on_task_definition(&mut self, now: Millis, body: &str) -> Next {
+        let Some(td) = ecs::parse_task_definition(body) else {
+            return self.fail(now, "ECS DescribeTaskDefinition: unreadable answer".into());
+        };
+        let chosen = match &self.s.container_name {
+            Some(name) if td.containers.iter().any(|c| c == name) => name.clone(),
+            Some(name) => {
+                return self.fail(now, format!(
+                    "Input 'container-name': '{name}' is not a container of task definition {}; it has: {}.",
+                    td.arn,
+                    td.containers.join(", ")
+                ))
+            }
+            None if td.containers.len() == 1 => td.containers[0].clone(),
+            None => {
+                return self.fail(now, format!(
+                    "Task definition {} has {} containers ({}): set the input `container-name` to the one that runs the GitHub runner.",
+                    td.arn,
+                    td.containers.len(),
+                    td.containers.join(", ")
+                ))
+            }
+        };
+        self.container = chosen;
+        if td.network_mode == "awsvpc" && matches!(self.s.subnets, Lookup::None) {
+            return self.fail(now, format!(
+                "Task definition {} uses the awsvpc network mode, which needs subnets: set the input `subnets` or `subnets-tag` (or ECS_SUBNETS).",
+                td.arn
+            ));
+        }
+        if td.network_mode != "awsvpc" && !matches!(self.s.subnets, Lookup::None) {
+            self.out.warning(format!(
+                "Task definition {} uses the {} network mode: subnets and security groups do not apply and are ignored.",
+                td.arn, td.network_mode
+            ));
+        }
+        self.out.detail(format!(
+            "Task definition {}: network mode {}, runner container {}",
+            td.arn, td.network_mode, self.container
+        ));
+        self.task_definition = Some(td);
+        if let Lookup::Ids(ids) = &self.s.subnets {
+            self.subnets = ids.clone();
+        }
+        if let Lookup::Ids(ids) = &self.s.security_groups {
+            self.security_groups = ids.clone();
+        }
+        self.next_lookup(now)
+    }
+
+    fn awsvpc(&self) -> bool {
+        self.task_definition.as_ref().map(|t| t.network_mode == "awsvpc").unwrap_or(false)
+    }
+
+    /// Look up subnets, then security groups, by tag where asked.
+    fn next_lookup(&mut self, now: Millis) -> Next {
+        if self.awsvpc() {
+            if let (Lookup::Tag { key, value }, true) = (&self.s.subnets, self.subnets.is_empty()) {
+                let call = Call::ec2(Op::Subnets, "DescribeSubnets", ec2::describe_subnets_by_tag(key, value));
+                return self.send(call, now);
+            }
+            if let Lookup::Tag { key, value } = &self.s.security_groups {
+                let call = Call::ec2(
+                    Op::SecurityGroups,
+                    "DescribeSecurityGroups",
+                    ec2::describe_security_groups_by_tag(key, value),
+                );
+                return self.send(call, now);
+            }
+        }
+        self.register(now)
+    }
+
+    fn register(&mut self, now: Millis) -> Next {
+        let call = match self.s.registration {
+            Registration::Jit => {
+                let labels = names::labels(&self.s, &self.runner_id);
+                let body = github::jit_body(&self.runner_id, self.s.runner_group, &labels, &self.s.workdir);
+                Call::github(Op::Jit, "generate-jitconfig", "POST", github::jit_path(&self.s.scope), Some(body))
+            }
+            Registration::Token => Call::github(
+                Op::RegistrationToken,
+                "registration-token",
+                "POST",
+                github::registration_token_path(&self.s.scope),
+                None,
+            ),
+        };
+        self.send(call, now)
+    }
+
+    fn run_task_body(&self) -> Value {
+        let s = &self.s;
+        let environment: Vec<Value> = self
+            .credential_env
+            .iter()
+            .chain(s.env.iter())
+            .map(|(k, v)| json!({ "name": k, "value": v }))
+            .collect();
+        let mut body = json!({
+            "cluster": s.cluster,
+            "taskDefinition": s.task_definition,
+            "count": 1,
+            "startedBy": names::started_by(s),
+            "clientToken": names::client_token(s, &self.runner_id, 0),
+            "overrides": { "containerOverrides": [ { "name": self.container, "environment": environment } ] },
+            "tags": names::task_tags(s, &self.runner_id)
+                .into_iter()
+                .map(|(k, v)| json!({ "key": k, "value": v }))
+                .collect::<Vec<_>>(),
+        });
+        match &s.placement {
+            Placement::LaunchType(t) => body["launchType"] = json!(t),
+            Placement::CapacityProviders(ps) => {
+                body["capacityProviderStrategy"] = ps
+                    .iter()
+                    .map(|p| {
+                        let mut e = json!({ "capacityProvider": p.provider });
+                        if let Some(w) = p.weight {
+                            e["weight"] = json!(w);
+                        }
+                        if let Some(b) = p.base {
+                            e["base"] = json!(b);
+                        }
+                        e
+                    })
+                    .collect();
+            }
+        }
+        if let Some(v) = &s.platform_version {
+            body["platformVersion"] = json!(v);
+        }
+        if self.awsvpc() {
+            let mut vpc = json!({
+                "subnets": self.subnets,
+                "assignPublicIp": if s.assign_public_ip { "ENABLED" } else { "DISABLED" },
+            });
+            if !self.security_groups.is_empty() {
+                vpc["securityGroups"] = json!(self.security_groups);
+            }
+            body["networkConfiguration"] = json!({ "awsvpcConfiguration": vpc });
+        }
+        body
+    }
+
+    fn run_task(&mut self, now: Millis) -> Next {
+        let body = self.run_task_body();
+        let overrides = body["overrides"].to_string().chars().count();
+        if overrides > MAX_OVERRIDES_CHARS {
+            return self.fail(now, format!(
+                "The container overrides would be {overrides} characters; ECS allows {MAX_OVERRIDES_CHARS}. Shorten the input `env`."
+            ));
+        }
+        self.run_task_at = now;
+        self.send(Call::ecs(Op::RunTask, "RunTask", body), now)
+    }
+
+    fn on_run_task(&mut self, now: Millis, body: &str) -> Next {
+        let Some(answer) = ecs::parse_tasks(body) else {
+            return self.fail(now, "ECS RunTask: unreadable answer".into());
+        };
+        let Some(task) = answer.tasks.into_iter().next() else {
+            // HTTP 200 with nothing started: failures[] says why.
+            let reasons: Vec<String> =
+                answer.failures.iter().map(|f| ecs::failure_advice(f, &self.s.cluster)).collect();
+            let why = if reasons.is_empty() { "ECS gave no reason".to_string() } else { reasons.join("; ") };
+            return self.fail(now, format!("ECS RunTask started no task: {why}."));
+        };
+        self.out.info(format!(
+            "Started task {} ({})",
+            task.id(),
+            summary::console_url(&self.s, task.id())
+        ));
+        if !task.last_status.is_empty() {
+            self.out.info(format!("Task {}: {} (0s)", task.id(), task.last_status));
+        }
+        self.task = Some(task);
+        self.stage = Stage::WaitRunning;
+        self.poll_later(now)
+    }
+
+    fn poll_later(&mut self, now: Millis) -> Next {
+        let left = self.deadline.saturating_sub(now);
+        let ms = self.poll_ms.min(left.max(1));
+        self.poll_ms = (self.poll_ms * 3 / 2).min(MAX_POLL_MS);
+        self.wake = Wake::Poll;
+        Next::Sleep { ms }
+    }
+
+    fn describe_task(&mut self, now: Millis) -> Next {
+        if now >= self.deadline {
+            return self.timed_out(now);
+        }
+        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &[arn], false));
+        self.send(call, now)
+    }
+
+    fn timed_out(&mut self, now: Millis) -> Next {
+        let msg = match self.stage {
+            Stage::WaitOnline => format!(
+                "The runner {} did not come online in GitHub within timeout ({}s). The task runs, but the runner in it did not connect: check its logs, and that it can reach GitHub (NAT or public IP).",
+                self.runner_id, self.s.timeout_s
+            ),
+            _ => format!(
+                "Task {} was not RUNNING within timeout ({}s); its last status was {}. Raise `timeout`, or check the cluster's capacity and the task's events in the ECS console.",
+                self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default(),
+                self.s.timeout_s,
+                self.task.as_ref().map(|t| t.last_status.as_str()).filter(|s| !s.is_empty()).unwrap_or("unknown")
+            ),
+        };
+        self.fail(now, msg)
+    }
+
+    fn on_describe(&mut self, now: Millis, body: &str) -> Next {
+        let Some(answer) = ecs::parse_tasks(body) else {
+            return self.fail(now, "ECS DescribeTasks: unreadable answer".into());
+        };
+        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        let secs = (now.saturating_sub(self.run_task_at)) / 1000;
+        let Some(task) = answer.tasks.into_iter().find(|t| t.arn == arn) else {
+            let missing = answer.failures.iter().any(|f| f.reason == "MISSING");
+            if now.saturating_sub(self.run_task_at) < MISSING_GRACE_MS {
+                if missing {
+                    self.out.detail(format!("Task {} not visible yet ({secs}s)", ecs::task_id(&arn)));
+                }
+                return self.poll_later(now);
+            }
+            return self.fail(now, format!(
+                "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
+                ecs::task_id(&arn)
+            ));
+        };
+        let previous = self.task.as_ref().map(|t| t.last_status.clone()).unwrap_or_default();
+        if task.last_status != previous {
+            self.out.info(format!("Task {}: {} ({secs}s)", task.id(), task.last_status));
+        }
+        let stopping = task.is_stopping();
+        let status = task.last_status.clone();
+        self.task = Some(task);
+        if stopping {
+            let t = self.task.as_ref().expect("set above");
+            let mut msg = format!(
+                "Task {} stopped before it was RUNNING (last status {status}): {}.",
+                t.id(),
+                t.ending()
+            );
+            if let Some(a) = ecs::stop_advice(t) {
+                msg.push_str(&format!(" Likely fix: {a}."));
+            }
+            return self.fail(now, msg);
+        }
+        if status == "RUNNING" {
+            self.running_after_ms = Some(now.saturating_sub(self.run_task_at));
+            return self.find_ip(now);
+        }
+        if now >= self.deadline {
+            return self.timed_out(now);
+        }
+        self.poll_later(now)
+    }
+
+    fn find_ip(&mut self, now: Millis) -> Next {
+        let task = self.task.as_ref().expect("running task");
+        if let Some(ip) = task.private_ip() {
+            self.ip = ip.to_string();
+            return self.running(now);
+        }
+        if !task.container_instance_arn.is_empty() {
+            let arns = vec![task.container_instance_arn.clone()];
+            let call = Call::ecs(
+                Op::ContainerInstances,
+                "DescribeContainerInstances",
+                ecs::describe_container_instances(&self.s.cluster, &arns),
+            );
+            return self.send(call, now);
+        }
+        self.out.warning("ECS reports no private IP for the task; ipaddr is empty.");
+        self.running(now)
+    }
+
+    /// The task is RUNNING and its IP known: finish, or wait for GitHub.
+    fn running(&mut self, now: Millis) -> Next {
+        if self.s.wait_for_registration {
+            self.stage = Stage::WaitOnline;
+            self.poll_ms = FIRST_POLL_MS;
+            self.out.info(format!("Waiting for runner {} to come online in GitHub", self.runner_id));
+            return self.check_runner(now);
+        }
+        self.finish()
+    }
+
+    fn check_runner(&mut self, now: Millis) -> Next {
+        if now >= self.deadline {
+            return self.timed_out(now);
+        }
+        let path = match self.github_runner {
+            Some(id) => github::runner_path(&self.s.scope, id),
+            None => github::runners_by_name_path(&self.s.scope, &self.runner_id),
+        };
+        let call = Call::github(Op::RunnerStatus, "get runner", "GET", path, None);
+        self.send(call, now)
+    }
+
+    fn on_runner_status(&mut self, now: Millis, body: &str) -> Next {
+        let runner = match self.github_runner {
+            Some(_) => github::parse_runner_one(body),
+            None => github::parse_runners(body)
+                .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == self.runner_id)),
+        };
+        match runner {
+            Some(r) if r.status == "online" => {
+                let secs = now.saturating_sub(self.run_task_at) / 1000;
+                self.out.info(format!("Runner {} is online in GitHub ({secs}s)", r.name));
+                if self.github_runner.is_none() {
+                    self.github_runner = Some(r.id);
+                }
+                self.finish()
+            }
+            _ => self.poll_later(now),
+        }
+    }
+
+    fn outputs(&self) -> BTreeMap<String, String> {
+        let mut o = BTreeMap::new();
+        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        let id = self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default();
+        let gh = self.github_runner.map(|i| i.to_string()).unwrap_or_default();
+        for (k, v) in [
+            ("runner_id", self.runner_id.clone()),
+            ("runner_name", self.runner_id.clone()),
+            ("id", self.runner_id.clone()),
+            ("github_runner_id", gh),
+            ("task_arn", arn.clone()),
+            ("arn", arn.clone()),
+            ("aws_task_arn", arn),
+            ("task_id", id.clone()),
+            ("aws_task_id", id),
+            ("ipaddr", self.ip.clone()),
+            ("cluster", summary::cluster_name(&self.s.cluster).to_string()),
+            ("region", self.s.region.clone()),
+        ] {
+            o.insert(k.to_string(), v);
+        }
+        o
+    }
+
+    fn row(&self, status: &str) -> summary::Row {
+        summary::Row {
+            runner: self.runner_id.clone(),
+            task_id: self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default(),
+            ip: self.ip.clone(),
+            status: status.to_string(),
+            secs_to_running: self.running_after_ms.map(|ms| ms.div_ceil(1000)),
+        }
+    }
+
+    fn finish(&mut self) -> Next {
+        self.stage = Stage::Finished;
+        self.out.info(format!(
+            "Runner {} is up: task {}, IP {}. Use it with runs-on: [self-hosted, {}]",
+            self.runner_id,
+            self.task.as_ref().map(|t| t.id()).unwrap_or(""),
+            if self.ip.is_empty() { "unknown" } else { &self.ip },
+            self.runner_id
+        ));
+        let status = if self.s.wait_for_registration { "RUNNING, runner online" } else { "RUNNING" };
+        Next::Done {
+            outputs: self.outputs(),
+            summary: summary::table(&self.s, &[self.row(status)], None),
+        }
+    }
+
+    fn fail(&mut self, now: Millis, message: String) -> Next {
+        self.fail_with(now, message, false, false)
+    }
+
+    /// Undo what was created, then fail with `message` and what was undone.
+    fn fail_with(&mut self, now: Millis, message: String, find_task: bool, cancelled: bool) -> Next {
+        let mut todo = Vec::new();
+        match &self.task {
+            Some(t) if t.last_status != "STOPPED" => todo.push(Undo::StopTask(t.arn.clone())),
+            Some(_) => {}
+            None if find_task => todo.push(Undo::FindTasks { runner_id: Some(self.runner_id.clone()) }),
+            None => {}
+        }
+        if self.runner_created {
+            match self.github_runner {
+                Some(id) => todo.push(Undo::DeleteRunner { id, name: self.runner_id.clone() }),
+                None => todo.push(Undo::FindRunner { name: self.runner_id.clone() }),
+            }
+        }
+        let outputs = self.outputs();
+        let row = self.row("failed");
+        let mut cleanup = Cleanup::new(message, todo, outputs, row, cancelled);
+        self.stage = Stage::CleaningUp;
+        self.wake = Wake::Nothing;
+        let next = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+        self.cleanup = Some(cleanup);
+        next
+    }
+}
+
+/// "tag `key:value`" for messages.
+fn tag_words(l: &Lookup) -> String {
+    match l {
+        Lookup::Tag { key, value } => format!("`{key}:{value}`"),
+        _ => String::new(),
+    }
+}
+
+/// A failed AWS call as one sentence with the likely fix.
+pub fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
+    let service = call.service.name();
+    if resp.status == 0 {
+        return format!(
+            "{} {} failed: {} (is the endpoint {} reachable?)",
+            service.to_uppercase(),
+            call.operation,
+            resp.error.as_deref().unwrap_or("no answer"),
+            if call.service == crate::exchange::Service::Ecs { &s.endpoints.ecs } else { &s.endpoints.ec2 }
+        );
+    }
+    let err = aws_error::parse(resp);
+    let mut m = format!(
+        "{} {} failed: {}: {}",
+        service.to_uppercase(),
+        call.operation,
+        err.code,
+        err.message
+    );
+    if let Some(a) = aws_error::advice(service, call.operation, &err) {
+        m.push_str(&format!(". Likely fix: {a}"));
+    }
+    m
+}
