@@ -1,64 +1,116 @@
-//! Undoing a failed or cancelled start: stop the task, delete the runner,
-//! then fail the step with what went wrong and what was undone. Each undo
-//! step that fails is reported (with the command to finish it by hand) and
-//! the others still run: a half cleanup beats none.
+//! Removing what ecs-runner launched: stop tasks, delete runners. Used by
+//! the start machine to undo a failed or cancelled start, and by the stop
+//! mode. Each removal that fails is reported (with the way to finish it by
+//! hand) and the others still run: a half cleanup beats none.
+//!
+//! Safety: a task is only touched when its tags say ecs-runner started it for
+//! this repository (and, when looking for a run's tasks, for this run); a
+//! runner only when its name is one ecs-runner gave for this run.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use crate::ecs;
+use crate::ecs::{self, Task};
 use crate::exchange::{Call, Exchange, Received};
 use crate::github;
 use crate::names;
 use crate::outbox::Outbox;
 use crate::protocol::{HttpResponse, Millis, Next};
 use crate::settings::Settings;
-use crate::summary;
+
+/// How long stop mode waits for stopped tasks to reach STOPPED.
+const WAIT_STOPPED_MS: u64 = 120_000;
+const WAIT_POLL_MS: u64 = 2_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undo {
     StopTask(String),
-    /// Find this run's tasks (by startedBy and tags) and stop them; with a
-    /// runner id, only that runner's.
-    FindTasks { runner_id: Option<String> },
+    /// A task named by the user: check it is ours, then stop it and remove
+    /// its runner.
+    CheckTask(String),
+    /// Find this run's tasks (ListTasks by startedBy, then their tags) and
+    /// stop them; with a runner id, only that runner's.
+    FindTasks { runner_id: Option<String>, next_token: Option<String> },
     /// DescribeTasks of what FindTasks listed.
     DescribeFound { arns: Vec<String>, runner_id: Option<String> },
     DeleteRunner { id: u64, name: String },
-    /// Token registration: the runner may have registered itself by now.
+    /// Look the runner up by name, then delete it unless it is busy.
     FindRunner { name: String },
+    /// Page through the runners and remove those whose name starts with
+    /// this run's prefix.
+    ListRunners { page: u32 },
+    /// Poll until the tasks stopped so far are STOPPED, then say how they
+    /// ended.
+    WaitStopped,
+}
+
+/// What was removed and what could not be.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub done: Vec<String>,
+    pub problems: Vec<String>,
+    /// Tasks stopped, with how each ended (stop mode waits for that).
+    pub stopped: Vec<(String, String)>,
+    /// Runners deleted.
+    pub deleted: Vec<String>,
+}
+
+pub enum Step {
+    Next(Next),
+    Finished(Report),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Nothing,
+    Retry,
+    Poll,
 }
 
 pub struct Cleanup {
-    message: String,
     todo: VecDeque<Undo>,
     doing: Option<Undo>,
-    done: Vec<String>,
-    problems: Vec<String>,
-    outputs: BTreeMap<String, String>,
-    row: summary::Row,
+    report: Report,
+    /// Stop mode: also remove the runners of tasks found, and wait for
+    /// stopped tasks to be STOPPED.
+    thorough: bool,
+    /// Under cancellation the Actions runner gives us seconds: retry quickly.
     pub cancelled: bool,
+    reason: String,
+    queued_runners: Vec<String>,
+    seen_tasks: Vec<String>,
+    stopped_arns: Vec<String>,
+    waited: bool,
+    wait_until: Millis,
+    wake: Wake,
 }
 
 impl Cleanup {
-    pub fn new(
-        message: String,
-        todo: Vec<Undo>,
-        outputs: BTreeMap<String, String>,
-        row: summary::Row,
-        cancelled: bool,
-    ) -> Self {
+    /// `reason` goes into StopTask's reason (shown as stoppedReason).
+    pub fn new(reason: &str, todo: Vec<Undo>, thorough: bool, cancelled: bool) -> Self {
+        let queued_runners = todo
+            .iter()
+            .filter_map(|u| match u {
+                Undo::FindRunner { name } | Undo::DeleteRunner { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
         Cleanup {
-            message,
             todo: todo.into(),
             doing: None,
-            done: Vec::new(),
-            problems: Vec::new(),
-            outputs,
-            row,
+            report: Report::default(),
+            thorough,
             cancelled,
+            reason: reason.to_string(),
+            queued_runners,
+            seen_tasks: Vec::new(),
+            stopped_arns: Vec::new(),
+            waited: false,
+            wait_until: 0,
+            wake: Wake::Nothing,
         }
     }
 
-    /// Send the next undo call (or the one a cancel interrupted), or finish.
+    /// Send the next call (or the one a cancel interrupted), or finish.
     pub fn resume<T: Clone + Copy>(
         &mut self,
         s: &Settings,
@@ -66,26 +118,42 @@ impl Cleanup {
         ex: &mut Exchange<T>,
         now: Millis,
         tag: T,
-    ) -> Next {
+    ) -> Step {
         if self.doing.is_none() {
             self.doing = self.todo.pop_front();
         }
+        if self.doing.is_none() && self.thorough && !self.waited && !self.stopped_arns.is_empty() {
+            self.waited = true;
+            self.wait_until = now + WAIT_STOPPED_MS;
+            out.info(format!("Waiting for {} task(s) to stop", self.stopped_arns.len()));
+            self.doing = Some(Undo::WaitStopped);
+        }
         let Some(undo) = self.doing.clone() else {
-            return self.finish(s, out);
+            return Step::Finished(std::mem::take(&mut self.report));
         };
         let call = match &undo {
             Undo::StopTask(arn) => {
                 out.info(format!("Stopping task {}", ecs::task_id(arn)));
-                Call::ecs(tag, "StopTask", ecs::stop_task(&s.cluster, arn, &stop_reason(s, &self.message)))
+                Call::ecs(tag, "StopTask", ecs::stop_task(&s.cluster, arn, &stop_reason(s, &self.reason)))
             }
-            Undo::FindTasks { .. } => Call::ecs(
+            Undo::CheckTask(arn) => Call::ecs(
+                tag,
+                "DescribeTasks",
+                ecs::describe_tasks(&s.cluster, std::slice::from_ref(arn), true),
+            ),
+            Undo::FindTasks { next_token, .. } => Call::ecs(
                 tag,
                 "ListTasks",
-                ecs::list_tasks(&s.cluster, Some(&names::started_by(s)), None),
+                ecs::list_tasks(&s.cluster, Some(&names::started_by(s)), next_token.as_deref()),
             ),
             Undo::DescribeFound { arns, .. } => {
                 Call::ecs(tag, "DescribeTasks", ecs::describe_tasks(&s.cluster, arns, true))
             }
+            Undo::WaitStopped => Call::ecs(
+                tag,
+                "DescribeTasks",
+                ecs::describe_tasks(&s.cluster, &self.stopped_arns, false),
+            ),
             Undo::DeleteRunner { id, name } => {
                 out.info(format!("Deleting runner {name} from GitHub"));
                 Call::github(tag, "delete runner", "DELETE", github::runner_path(&s.scope, *id), None)
@@ -97,8 +165,15 @@ impl Cleanup {
                 github::runners_by_name_path(&s.scope, name),
                 None,
             ),
+            Undo::ListRunners { page } => Call::github(
+                tag,
+                "list runners",
+                "GET",
+                github::runners_page_path(&s.scope, *page),
+                None,
+            ),
         };
-        ex.send(s, out, call, now)
+        Step::Next(ex.send(s, out, call, now))
     }
 
     pub fn on_responses<T: Clone + Copy>(
@@ -109,115 +184,239 @@ impl Cleanup {
         now: Millis,
         tag: T,
         responses: Vec<HttpResponse>,
-    ) -> Next {
+    ) -> Step {
         match ex.receive(out, responses) {
-            Received::Stray => Next::Sleep { ms: 0 },
+            Received::Stray => Step::Next(Next::Sleep { ms: 0 }),
             Received::Retry { after_ms } => {
-                // Under cancellation the runner gives us seconds, not
-                // minutes: retry once, quickly.
-                Next::Sleep { ms: if self.cancelled { after_ms.min(1000) } else { after_ms } }
+                self.wake = Wake::Retry;
+                Step::Next(Next::Sleep { ms: if self.cancelled { after_ms.min(1000) } else { after_ms } })
             }
             Received::Answer(call, resp) => {
-                self.on_answer(s, &call, &resp);
+                if let Some(ms) = self.on_answer(s, out, &call, &resp, now) {
+                    self.wake = Wake::Poll;
+                    return Step::Next(Next::Sleep { ms });
+                }
                 self.doing = None;
                 self.resume(s, out, ex, now, tag)
             }
         }
     }
 
-    fn on_answer<T>(&mut self, s: &Settings, call: &Call<T>, resp: &HttpResponse) {
+    pub fn on_wake<T: Clone + Copy>(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        ex: &mut Exchange<T>,
+        now: Millis,
+        tag: T,
+    ) -> Step {
+        match std::mem::replace(&mut self.wake, Wake::Nothing) {
+            Wake::Retry => Step::Next(ex.resend(s, out, now)),
+            _ => self.resume(s, out, ex, now, tag),
+        }
+    }
+
+    /// A cancel arrived: the request in flight was dropped; send it again.
+    pub fn on_cancel<T: Clone + Copy>(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        ex: &mut Exchange<T>,
+        now: Millis,
+        tag: T,
+    ) -> Step {
+        self.cancelled = true;
+        self.wake = Wake::Nothing;
+        self.resume(s, out, ex, now, tag)
+    }
+
+    fn queue_runner(&mut self, name: &str) {
+        if !name.is_empty() && !self.queued_runners.iter().any(|n| n == name) {
+            self.queued_runners.push(name.to_string());
+            self.todo.push_back(Undo::FindRunner { name: name.to_string() });
+        }
+    }
+
+    /// Take in a found task of ours: stop it unless stopped, and (stop mode)
+    /// remove its runner.
+    fn take_task(&mut self, t: &Task) {
+        if self.seen_tasks.iter().any(|a| a == &t.arn) {
+            return;
+        }
+        self.seen_tasks.push(t.arn.clone());
+        if t.last_status == "STOPPED" {
+            self.report.done.push(format!("task {} was already stopped", t.id()));
+        } else if t.desired_status == "STOPPED" {
+            self.report.done.push(format!("task {} was already stopping", t.id()));
+            self.stopped_arns.push(t.arn.clone());
+        } else {
+            self.todo.push_front(Undo::StopTask(t.arn.clone()));
+        }
+        if self.thorough {
+            if let Some(r) = t.tag(names::TAG_RUNNER_ID) {
+                let r = r.to_string();
+                self.queue_runner(&r);
+            }
+        }
+    }
+
+    /// Handle an answer; Some(ms) to poll again after a sleep.
+    fn on_answer<T>(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        call: &Call<T>,
+        resp: &HttpResponse,
+        now: Millis,
+    ) -> Option<u64> {
         let ok = (200..300).contains(&resp.status);
-        let Some(undo) = self.doing.clone() else { return };
+        let undo = self.doing.clone()?;
+        let aws = || crate::start::aws_message(call, resp, s);
         match undo {
             Undo::StopTask(arn) => {
                 let id = ecs::task_id(&arn).to_string();
                 if ok {
-                    self.done.push(format!("stopped task {id}"));
+                    self.report.done.push(format!("stopped task {id}"));
+                    self.stopped_arns.push(arn);
                 } else {
-                    self.problems.push(format!(
+                    self.report.problems.push(format!(
                         "could not stop task {id} ({}); stop it with `aws ecs stop-task --cluster {} --task {arn}`",
-                        crate::start::aws_message(call, resp, s),
+                        aws(),
                         s.cluster
                     ));
                 }
             }
-            Undo::FindTasks { runner_id } => match ecs::parse_list_tasks(&resp.body) {
-                Some((arns, _)) if ok && !arns.is_empty() => {
+            Undo::CheckTask(arn) => match ecs::parse_tasks(&resp.body).filter(|_| ok) {
+                Some(answer) => match answer.tasks.into_iter().find(|t| t.arn == arn || t.id() == arn) {
+                    Some(t) => match t.tag(names::TAG_REPOSITORY) {
+                        Some(repo) if repo == s.run.repository => self.take_task(&t),
+                        Some(repo) => self.report.problems.push(format!(
+                            "task {} belongs to repository {repo}, not {}; left alone",
+                            t.id(),
+                            s.run.repository
+                        )),
+                        None => self.report.problems.push(format!(
+                            "task {} was not started by ecs-runner (it has no {} tag); left alone",
+                            t.id(),
+                            names::TAG_REPOSITORY
+                        )),
+                    },
+                    None => self.report.done.push(format!(
+                        "task {} is not in cluster {} (already gone)",
+                        ecs::task_id(&arn),
+                        s.cluster
+                    )),
+                },
+                None => self.report.problems.push(format!("could not look up task {}: {}", ecs::task_id(&arn), aws())),
+            },
+            Undo::FindTasks { runner_id, .. } => match ecs::parse_list_tasks(&resp.body).filter(|_| ok) {
+                Some((arns, next)) => {
+                    if let Some(token) = next {
+                        self.todo.push_front(Undo::FindTasks { runner_id: runner_id.clone(), next_token: Some(token) });
+                    }
                     // DescribeTasks takes at most 100 tasks per call.
                     for chunk in arns.chunks(100) {
-                        self.todo.push_front(Undo::DescribeFound {
-                            arns: chunk.to_vec(),
-                            runner_id: runner_id.clone(),
-                        });
+                        self.todo.push_front(Undo::DescribeFound { arns: chunk.to_vec(), runner_id: runner_id.clone() });
                     }
                 }
-                Some(_) if ok => {}
-                _ => self.problems.push(format!(
+                None => self.report.problems.push(format!(
                     "could not list this run's tasks ({}); look for tasks started by {} in cluster {}",
-                    crate::start::aws_message(call, resp, s),
+                    aws(),
                     names::started_by(s),
                     s.cluster
                 )),
             },
-            Undo::DescribeFound { runner_id, .. } => {
-                let tasks = if ok { ecs::parse_tasks(&resp.body) } else { None };
-                match tasks {
-                    Some(answer) => {
-                        for t in answer.tasks {
-                            let ours = t.tag(names::TAG_REPOSITORY) == Some(s.run.repository.as_str())
-                                && t.tag(names::TAG_RUN_ID) == Some(s.run.run_id.as_str())
-                                && match &runner_id {
-                                    Some(r) => t.tag(names::TAG_RUNNER_ID) == Some(r.as_str()),
-                                    None => true,
-                                };
-                            if ours && t.last_status != "STOPPED" && t.desired_status != "STOPPED" {
-                                self.todo.push_front(Undo::StopTask(t.arn.clone()));
-                            }
+            Undo::DescribeFound { runner_id, .. } => match ecs::parse_tasks(&resp.body).filter(|_| ok) {
+                Some(answer) => {
+                    for t in answer.tasks {
+                        let ours = t.tag(names::TAG_REPOSITORY) == Some(s.run.repository.as_str())
+                            && t.tag(names::TAG_RUN_ID) == Some(s.run.run_id.as_str())
+                            && match &runner_id {
+                                Some(r) => t.tag(names::TAG_RUNNER_ID) == Some(r.as_str()),
+                                None => true,
+                            };
+                        if ours {
+                            self.take_task(&t);
                         }
                     }
-                    None => self.problems.push(format!(
-                        "could not describe this run's tasks ({})",
-                        crate::start::aws_message(call, resp, s)
-                    )),
+                }
+                None => self.report.problems.push(format!("could not describe this run's tasks ({})", aws())),
+            },
+            Undo::WaitStopped => {
+                let tasks = ecs::parse_tasks(&resp.body).filter(|_| ok).map(|a| a.tasks).unwrap_or_default();
+                let all_stopped = !tasks.is_empty() && tasks.iter().all(|t| t.last_status == "STOPPED");
+                if !all_stopped && now < self.wait_until {
+                    return Some(WAIT_POLL_MS);
+                }
+                for arn in &self.stopped_arns {
+                    let id = ecs::task_id(arn).to_string();
+                    match tasks.iter().find(|t| &t.arn == arn) {
+                        Some(t) if t.last_status == "STOPPED" => {
+                            let ending = t.ending();
+                            out.info(format!("Task {id} stopped: {ending}"));
+                            self.report.stopped.push((id, ending));
+                        }
+                        Some(t) => {
+                            out.warning(format!(
+                                "Task {id} is still {} after {}s; ECS will finish stopping it",
+                                t.last_status,
+                                WAIT_STOPPED_MS / 1000
+                            ));
+                            self.report.stopped.push((id, format!("still {}", t.last_status)));
+                        }
+                        None => self.report.stopped.push((id, "gone".into())),
+                    }
                 }
             }
             Undo::DeleteRunner { id, name } => match resp.status {
-                200..=299 => self.done.push(format!("deleted runner {name} from GitHub")),
-                404 => self.done.push(format!("runner {name} was already gone from GitHub")),
-                _ => self.problems.push(format!(
+                200..=299 => {
+                    self.report.done.push(format!("deleted runner {name} from GitHub"));
+                    self.report.deleted.push(name);
+                }
+                404 => self.report.done.push(format!("runner {name} was already gone from GitHub")),
+                // GitHub refuses to delete a runner that is running a job.
+                422 => {
+                    out.warning(format!("Runner {name} is busy with a job; not deleted"));
+                    self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
+                }
+                _ => self.report.problems.push(format!(
                     "could not delete runner {name} (GitHub id {id}): {}; delete it under Settings → Actions → Runners",
                     github::error_message(call.operation, &s.scope, resp)
                 )),
             },
-            Undo::FindRunner { name } => match github::parse_runners(&resp.body) {
-                Some((runners, _)) if ok => match runners.into_iter().find(|r| r.name == name) {
+            Undo::FindRunner { name } => match github::parse_runners(&resp.body).filter(|_| ok) {
+                Some((runners, _)) => match runners.into_iter().find(|r| r.name == name) {
+                    Some(r) if r.busy && self.thorough => {
+                        out.warning(format!("Runner {name} is busy with a job; not deleted"));
+                        self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
+                    }
                     Some(r) => self.todo.push_front(Undo::DeleteRunner { id: r.id, name }),
-                    None => self.done.push(format!("runner {name} never registered with GitHub")),
+                    None => self.report.done.push(format!("runner {name} is not registered (already removed)")),
                 },
-                _ => self.problems.push(format!(
+                None => self.report.problems.push(format!(
                     "could not look up runner {name}: {}",
                     github::error_message(call.operation, &s.scope, resp)
                 )),
             },
+            Undo::ListRunners { page } => match github::parse_runners(&resp.body).filter(|_| ok) {
+                Some((runners, total)) => {
+                    let prefix = names::run_prefix(s);
+                    for r in &runners {
+                        if r.name.starts_with(&prefix) {
+                            self.queue_runner(&r.name);
+                        }
+                    }
+                    if !runners.is_empty() && u64::from(page) * 100 < total {
+                        self.todo.push_front(Undo::ListRunners { page: page + 1 });
+                    }
+                }
+                None => self.report.problems.push(format!(
+                    "could not list runners: {}",
+                    github::error_message(call.operation, &s.scope, resp)
+                )),
+            },
         }
-    }
-
-    fn finish(&mut self, s: &Settings, out: &mut Outbox) -> Next {
-        let mut message = self.message.clone();
-        if !self.done.is_empty() {
-            message.push_str(&format!("\nCleaned up: {}.", self.done.join("; ")));
-        }
-        if !self.problems.is_empty() {
-            message.push_str(&format!("\nLeft behind: {}.", self.problems.join("; ")));
-            for p in &self.problems {
-                out.warning(format!("Cleanup: {p}"));
-            }
-        }
-        Next::Failed {
-            message: message.clone(),
-            outputs: self.outputs.clone(),
-            summary: summary::table(s, &[self.row.clone()], Some(&message)),
-        }
+        None
     }
 }
 

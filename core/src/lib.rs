@@ -19,9 +19,11 @@ pub mod machine;
 pub mod names;
 pub mod outbox;
 pub mod protocol;
+pub mod reap;
 pub mod settings;
 pub mod sigv4;
 pub mod start;
+pub mod stop;
 pub mod summary;
 
 #[cfg(target_arch = "wasm32")]

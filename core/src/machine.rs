@@ -5,12 +5,16 @@ use crate::inputs;
 use crate::outbox::Outbox;
 use crate::protocol::{Action, Config, Event, Millis, Next};
 use crate::settings::Mode;
+use crate::reap::Reap;
 use crate::start::Start;
+use crate::stop::Stop;
 
 enum Inner {
     /// Bad input or environment: the first step fails, nothing is sent.
     Invalid(String),
     Start(Box<Start>),
+    Stop(Box<Stop>),
+    Reap(Box<Reap>),
 }
 
 pub struct Machine {
@@ -43,9 +47,8 @@ impl Machine {
             ),
             Ok(s) => match s.mode {
                 Mode::Start => Inner::Start(Box::new(Start::new(s, &config.random))),
-                Mode::Stop | Mode::Reap => Inner::Invalid(
-                    "Input 'mode': stop and reap are not available yet; allowed: start".into(),
-                ),
+                Mode::Stop => Inner::Stop(Box::new(Stop::new(s))),
+                Mode::Reap => Inner::Reap(Box::new(Reap::new(s))),
             },
         };
         Machine { inner, first_secrets: Some(secrets) }
@@ -63,6 +66,8 @@ impl Machine {
                 })
             }
             Inner::Start(m) => m.step(now, event),
+            Inner::Stop(m) => m.step(now, event),
+            Inner::Reap(m) => m.step(now, event),
         };
         if let Some(mut first) = self.first_secrets.take() {
             first.retain(|s| !action.secrets.contains(s));

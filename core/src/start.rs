@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::aws_error;
-use crate::cleanup::{Cleanup, Undo};
+use crate::cleanup::{Cleanup, Report, Step, Undo};
 use crate::ec2;
 use crate::ecs::{self, Task, TaskDefinition};
 use crate::exchange::{Call, Exchange, Received};
@@ -93,6 +93,8 @@ pub struct Start {
     running_after_ms: Option<u64>,
     ip: String,
     cleanup: Option<Cleanup>,
+    /// Why the start failed, while cleaning up.
+    failure: String,
 }
 
 impl Start {
@@ -120,6 +122,7 @@ impl Start {
             running_after_ms: None,
             ip: String::new(),
             cleanup: None,
+            failure: String::new(),
             s,
         }
     }
@@ -163,7 +166,8 @@ impl Start {
 
     fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
         if let Some(c) = self.cleanup.as_mut() {
-            return c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Undo, responses);
+            let step = c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Undo, responses);
+            return self.cleaned(step);
         }
         match self.ex.receive(&mut self.out, responses) {
             Received::Stray => Next::Sleep { ms: 0 },
@@ -176,8 +180,9 @@ impl Start {
     }
 
     fn on_wake(&mut self, now: Millis) -> Next {
-        if self.stage == Stage::CleaningUp {
-            return self.ex.resend(&self.s, &mut self.out, now);
+        if let Some(c) = self.cleanup.as_mut() {
+            let step = c.on_wake(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+            return self.cleaned(step);
         }
         match std::mem::replace(&mut self.wake, Wake::Nothing) {
             Wake::Retry => self.ex.resend(&self.s, &mut self.out, now),
@@ -189,12 +194,11 @@ impl Start {
 
     fn on_cancel(&mut self, now: Millis, signal: &str) -> Next {
         let in_flight = self.ex.abandon();
-        if self.stage == Stage::CleaningUp {
+        if let Some(c) = self.cleanup.as_mut() {
             // Already undoing: carry on; the request the shell dropped is
             // sent again.
-            let c = self.cleanup.as_mut().expect("cleaning up");
-            c.cancelled = true;
-            return c.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+            let step = c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+            return self.cleaned(step);
         }
         // A RunTask whose answer we did not get may have started a task:
         // find it by its tags.
@@ -698,9 +702,11 @@ impl Start {
     fn fail_with(&mut self, now: Millis, message: String, find_task: bool, cancelled: bool) -> Next {
         let mut todo = Vec::new();
         match &self.task {
-            Some(t) if t.last_status != "STOPPED" => todo.push(Undo::StopTask(t.arn.clone())),
+            Some(t) if t.last_status != "STOPPED" && t.desired_status != "STOPPED" => {
+                todo.push(Undo::StopTask(t.arn.clone()))
+            }
             Some(_) => {}
-            None if find_task => todo.push(Undo::FindTasks { runner_id: Some(self.runner_id.clone()) }),
+            None if find_task => todo.push(Undo::FindTasks { runner_id: Some(self.runner_id.clone()), next_token: None }),
             None => {}
         }
         if self.runner_created {
@@ -709,14 +715,37 @@ impl Start {
                 None => todo.push(Undo::FindRunner { name: self.runner_id.clone() }),
             }
         }
-        let outputs = self.outputs();
-        let row = self.row("failed");
-        let mut cleanup = Cleanup::new(message, todo, outputs, row, cancelled);
         self.stage = Stage::CleaningUp;
         self.wake = Wake::Nothing;
-        let next = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
+        let mut cleanup = Cleanup::new(&message, todo, false, cancelled);
+        self.failure = message;
+        let step = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
         self.cleanup = Some(cleanup);
-        next
+        self.cleaned(step)
+    }
+
+    /// Pass on what cleanup wants done, or fail with its report.
+    fn cleaned(&mut self, step: Step) -> Next {
+        let report: Report = match step {
+            Step::Next(next) => return next,
+            Step::Finished(report) => report,
+        };
+        self.stage = Stage::Finished;
+        let mut message = self.failure.clone();
+        if !report.done.is_empty() {
+            message.push_str(&format!("\nCleaned up: {}.", report.done.join("; ")));
+        }
+        if !report.problems.is_empty() {
+            message.push_str(&format!("\nLeft behind: {}.", report.problems.join("; ")));
+            for p in &report.problems {
+                self.out.warning(format!("Cleanup: {p}"));
+            }
+        }
+        Next::Failed {
+            summary: summary::table(&self.s, &[self.row("failed")], Some(&message)),
+            outputs: self.outputs(),
+            message,
+        }
     }
 }
 

@@ -68,3 +68,20 @@ pub fn table(s: &Settings, rows: &[Row], failure: Option<&str>) -> String {
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+/// Markdown for stop and reap: a heading and a table of (what, name,
+/// result) rows.
+pub fn list(s: &Settings, heading: &str, rows: &[(String, String, String)]) -> String {
+    let mut md = format!("### {heading}\n\n| What | Name | Result |\n|---|---|---|\n");
+    for (what, name, result) in rows {
+        let name = if name.is_empty() { "—".to_string() } else { format!("`{}`", cell(name)) };
+        md.push_str(&format!("| {} | {} | {} |\n", cell(what), name, cell(result)));
+    }
+    md.push_str(&format!(
+        "\nCluster `{}` in `{}`, runners of `{}`.\n",
+        cluster_name(&s.cluster),
+        s.region,
+        s.scope.display()
+    ));
+    md
+}

@@ -265,6 +265,16 @@ impl Steps for Start {
         Start::step(self, now, event)
     }
 }
+impl Steps for ecs_runner_core::stop::Stop {
+    fn step(&mut self, now: Millis, event: Event) -> Action {
+        ecs_runner_core::stop::Stop::step(self, now, event)
+    }
+}
+impl Steps for ecs_runner_core::reap::Reap {
+    fn step(&mut self, now: Millis, event: Event) -> Action {
+        ecs_runner_core::reap::Reap::step(self, now, event)
+    }
+}
 impl Steps for ecs_runner_core::Machine {
     fn step(&mut self, now: Millis, event: Event) -> Action {
         ecs_runner_core::Machine::step(self, now, event)

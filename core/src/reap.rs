@@ -1,0 +1,334 @@
+//! Reap mode, for a scheduled workflow: in one cluster, stop the tasks that
+//! ecs-runner started for this `context` which are older than `max-age` and
+//! whose runner is not busy, and delete the runners ecs-runner registered
+//! there that are offline and older than `max-age` (or whose task is gone).
+//! `dry-run` only lists what it would do.
+//!
+//! A runner's age is its task's age: GitHub does not say when a runner was
+//! registered. A runner of ours with no running task is an orphan (its task
+//! stopped, or never started) and is deleted when offline and not busy.
+
+use crate::cleanup::{Cleanup, Report, Step, Undo};
+use crate::ecs::{self, Task};
+use crate::exchange::{Call, Exchange, Received};
+use crate::github::{self, Runner};
+use crate::names;
+use crate::outbox::Outbox;
+use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
+use crate::settings::Settings;
+use crate::summary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    ListTasks,
+    DescribeTasks,
+    ListRunners,
+    Remove,
+}
+
+pub struct Reap {
+    s: Settings,
+    out: Outbox,
+    ex: Exchange<Op>,
+    listed: Vec<String>,
+    described: usize,
+    tasks: Vec<Task>,
+    runners: Vec<Runner>,
+    page: u32,
+    /// (what, name, result) rows for the summary.
+    rows: Vec<(String, String, String)>,
+    cleanup: Option<Cleanup>,
+    retrying: bool,
+}
+
+impl Reap {
+    pub fn new(s: Settings) -> Self {
+        Reap {
+            out: Outbox::new(s.debug),
+            ex: Exchange::default(),
+            listed: Vec::new(),
+            described: 0,
+            tasks: Vec::new(),
+            runners: Vec::new(),
+            page: 1,
+            rows: Vec::new(),
+            cleanup: None,
+            retrying: false,
+            s,
+        }
+    }
+
+    pub fn step(&mut self, now: Millis, event: Event) -> Action {
+        let next = match event {
+            Event::Start => self.begin(now),
+            Event::Responses { responses } => self.on_responses(now, responses),
+            Event::Woke => self.on_wake(now),
+            Event::Cancel { signal } => {
+                self.ex.abandon();
+                match self.cleanup.as_mut() {
+                    Some(c) => {
+                        self.out.warning(format!("Got {signal}; finishing what was started"));
+                        let step = c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
+                        self.removed(step)
+                    }
+                    None => Next::Failed {
+                        message: format!("Cancelled ({signal}) before anything was removed."),
+                        outputs: Default::default(),
+                        summary: String::new(),
+                    },
+                }
+            }
+        };
+        self.out.action(next)
+    }
+
+    fn begin(&mut self, now: Millis) -> Next {
+        self.out.secret(&self.s.token.clone());
+        self.out.secret(&self.s.credentials.secret_access_key.clone());
+        if let Some(t) = self.s.credentials.session_token.clone() {
+            self.out.secret(&t);
+        }
+        self.out.info(format!(
+            "Reaping ecs-runner tasks and runners of {} older than {} minutes in cluster {}{}",
+            self.s.scope.display(),
+            self.s.max_age_min,
+            self.s.cluster,
+            if self.s.dry_run { " (dry run: nothing is changed)" } else { "" }
+        ));
+        self.list_tasks(now, None)
+    }
+
+    fn list_tasks(&mut self, now: Millis, token: Option<&str>) -> Next {
+        let call = Call::ecs(Op::ListTasks, "ListTasks", ecs::list_tasks(&self.s.cluster, None, token));
+        self.ex.send(&self.s, &mut self.out, call, now)
+    }
+
+    fn on_wake(&mut self, now: Millis) -> Next {
+        if let Some(c) = self.cleanup.as_mut() {
+            let step = c.on_wake(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
+            return self.removed(step);
+        }
+        if std::mem::take(&mut self.retrying) {
+            return self.ex.resend(&self.s, &mut self.out, now);
+        }
+        Next::Sleep { ms: 0 }
+    }
+
+    fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
+        if let Some(c) = self.cleanup.as_mut() {
+            let step = c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Remove, responses);
+            return self.removed(step);
+        }
+        let (call, resp) = match self.ex.receive(&mut self.out, responses) {
+            Received::Stray => return Next::Sleep { ms: 0 },
+            Received::Retry { after_ms } => {
+                self.retrying = true;
+                return Next::Sleep { ms: after_ms };
+            }
+            Received::Answer(call, resp) => (call, resp),
+        };
+        if !(200..300).contains(&resp.status) {
+            let message = if call.service == crate::exchange::Service::GitHub {
+                github::error_message(call.operation, &self.s.scope, &resp)
+            } else {
+                crate::start::aws_message(&call, &resp, &self.s)
+            };
+            return Next::Failed { message, outputs: Default::default(), summary: String::new() };
+        }
+        match call.tag {
+            Op::ListTasks => {
+                let Some((arns, token)) = ecs::parse_list_tasks(&resp.body) else {
+                    return self.unreadable("ECS ListTasks");
+                };
+                self.listed.extend(arns);
+                match token {
+                    Some(t) => self.list_tasks(now, Some(&t)),
+                    None => self.describe_next(now),
+                }
+            }
+            Op::DescribeTasks => {
+                let Some(answer) = ecs::parse_tasks(&resp.body) else {
+                    return self.unreadable("ECS DescribeTasks");
+                };
+                let scope = self.s.scope.display();
+                self.tasks.extend(answer.tasks.into_iter().filter(|t| {
+                    t.tag(names::TAG_RUNNER_ID).is_some() && t.tag(names::TAG_CONTEXT) == Some(scope.as_str())
+                }));
+                self.describe_next(now)
+            }
+            Op::ListRunners => {
+                let Some((runners, total)) = github::parse_runners(&resp.body) else {
+                    return self.unreadable("GitHub list runners");
+                };
+                let more = !runners.is_empty() && u64::from(self.page) * 100 < total;
+                self.runners.extend(runners);
+                if more {
+                    self.page += 1;
+                    self.list_runners(now)
+                } else {
+                    self.decide(now)
+                }
+            }
+            Op::Remove => Next::Sleep { ms: 0 },
+        }
+    }
+
+    fn unreadable(&self, what: &str) -> Next {
+        Next::Failed { message: format!("{what}: unreadable answer"), outputs: Default::default(), summary: String::new() }
+    }
+
+    /// DescribeTasks (with tags) 100 at a time, then the runners.
+    fn describe_next(&mut self, now: Millis) -> Next {
+        if self.described < self.listed.len() {
+            let end = (self.described + 100).min(self.listed.len());
+            let chunk = self.listed[self.described..end].to_vec();
+            self.described = end;
+            let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &chunk, true));
+            return self.ex.send(&self.s, &mut self.out, call, now);
+        }
+        self.list_runners(now)
+    }
+
+    fn list_runners(&mut self, now: Millis) -> Next {
+        let call = Call::github(Op::ListRunners, "list runners", "GET", github::runners_page_path(&self.s.scope, self.page), None);
+        self.ex.send(&self.s, &mut self.out, call, now)
+    }
+
+    fn age_min(&self, t: &Task, now: Millis) -> Option<u64> {
+        t.created_at.map(|c| (now as f64 / 1000.0 - c).max(0.0) as u64 / 60)
+    }
+
+    fn decide(&mut self, now: Millis) -> Next {
+        let max = self.s.max_age_min;
+        let mut todo = Vec::new();
+        let mut stopping: Vec<String> = Vec::new();
+        for t in &self.tasks {
+            if t.desired_status == "STOPPED" || t.last_status == "STOPPED" {
+                continue;
+            }
+            let runner_name = t.tag(names::TAG_RUNNER_ID).unwrap_or("");
+            let runner = self.runners.iter().find(|r| r.name == runner_name);
+            let age = self.age_min(t, now);
+            let age_words = age.map(|a| format!("{a} min old")).unwrap_or_else(|| "age unknown".into());
+            let (verdict, why) = match (age, runner) {
+                (Some(a), _) if a < max => (false, format!("{age_words}, younger than max-age")),
+                (None, _) if max > 0 => (false, "ECS gave no creation time".into()),
+                (_, Some(r)) if r.busy => (false, format!("{age_words}, runner {} is busy with a job", r.name)),
+                _ => (true, format!("{age_words}, runner not busy")),
+            };
+            if verdict {
+                todo.push(Undo::StopTask(t.arn.clone()));
+                stopping.push(runner_name.to_string());
+            }
+            self.rows.push((
+                "task".into(),
+                t.id().to_string(),
+                format!("{}: {why}", self.verb(verdict, "stop")),
+            ));
+        }
+        for r in self.runners.iter().filter(|r| is_ours(r)) {
+            let task = self.tasks.iter().find(|t| {
+                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str()) && t.desired_status != "STOPPED" && t.last_status != "STOPPED"
+            });
+            let (verdict, why) = if r.busy {
+                (false, "busy with a job".to_string())
+            } else if stopping.iter().any(|n| n == &r.name) {
+                (true, "its task is being stopped".to_string())
+            } else if r.status == "online" {
+                (false, "online, waiting for a job".to_string())
+            } else {
+                match task {
+                    Some(t) => match self.age_min(t, now) {
+                        Some(a) if a >= max => (true, format!("offline, task {a} min old")),
+                        Some(a) => (false, format!("offline, task {a} min old, younger than max-age")),
+                        None => (false, "offline, task age unknown".into()),
+                    },
+                    None => (true, "offline, no running task in this cluster".to_string()),
+                }
+            };
+            if verdict {
+                todo.push(Undo::DeleteRunner { id: r.id, name: r.name.clone() });
+            }
+            self.rows.push(("runner".into(), r.name.clone(), format!("{}: {why}", self.verb(verdict, "delete"))));
+        }
+        if self.rows.is_empty() {
+            self.rows.push(("note".into(), String::new(), "no ecs-runner task or runner found".into()));
+        }
+        if self.s.dry_run || todo.is_empty() {
+            for (what, name, result) in &self.rows {
+                self.out.info(format!("{what} {name}: {result}"));
+            }
+            return Next::Done {
+                outputs: self.outputs(&Report::default()),
+                summary: summary::list(&self.s, "ecs-runner reap", &self.rows),
+            };
+        }
+        let reason = format!("reaped: older than {max} minutes and its runner not busy");
+        let mut cleanup = Cleanup::new(&reason, todo, false, false);
+        let step = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
+        self.cleanup = Some(cleanup);
+        self.removed(step)
+    }
+
+    fn verb(&self, yes: bool, verb: &str) -> String {
+        match (yes, self.s.dry_run) {
+            (false, _) => "kept".into(),
+            (true, true) => format!("would {verb}"),
+            (true, false) => format!("{verb}"),
+        }
+    }
+
+    fn outputs(&self, report: &Report) -> std::collections::BTreeMap<String, String> {
+        let mut o = std::collections::BTreeMap::new();
+        let stopped: Vec<String> = report
+            .done
+            .iter()
+            .filter_map(|d| d.strip_prefix("stopped task ").map(String::from))
+            .collect();
+        o.insert("stopped_tasks".into(), stopped.join(","));
+        o.insert("deleted_runners".into(), report.deleted.join(","));
+        o.insert("cluster".into(), summary::cluster_name(&self.s.cluster).to_string());
+        o.insert("region".into(), self.s.region.clone());
+        o
+    }
+
+    fn removed(&mut self, step: Step) -> Next {
+        let report = match step {
+            Step::Next(next) => return next,
+            Step::Finished(report) => report,
+        };
+        for p in &report.problems {
+            self.rows.push(("problem".into(), String::new(), p.clone()));
+        }
+        for d in &report.done {
+            self.out.info(format!("Done: {d}"));
+        }
+        let outputs = self.outputs(&report);
+        let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
+        if report.problems.is_empty() {
+            Next::Done { outputs, summary: md }
+        } else {
+            Next::Failed {
+                message: format!("Reap could not remove everything: {}.", report.problems.join("; ")),
+                outputs,
+                summary: md,
+            }
+        }
+    }
+}
+
+/// A runner ecs-runner registered: ephemeral, labelled with its own name,
+/// and named `{name}-{run id}-{attempt}-{8 hex}` (docs/behaviour.md).
+pub fn is_ours(r: &Runner) -> bool {
+    let has = |l: &str| r.labels.iter().any(|x| x.eq_ignore_ascii_case(l));
+    let mut parts = r.name.rsplitn(4, '-');
+    let (hex, attempt, run) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let shaped = hex.len() == 8
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && !attempt.is_empty()
+        && attempt.bytes().all(|b| b.is_ascii_digit())
+        && !run.is_empty()
+        && run.bytes().all(|b| b.is_ascii_digit())
+        && parts.next().is_some_and(|n| !n.is_empty());
+    shaped && has("ephemeral") && has(&r.name)
+}
