@@ -202,12 +202,17 @@ impl Start {
         }
         // A RunTask whose answer we did not get may have started a task:
         // find it by its tags.
-        let run_task_unanswered = in_flight.map(|c| c.tag == Op::RunTask).unwrap_or(false);
+        let unanswered = in_flight.map(|c| c.tag);
+        if matches!(unanswered, Some(Op::Jit) | Some(Op::RegistrationToken)) {
+            // GitHub may have registered the runner without us hearing of
+            // it: look it up by name.
+            self.runner_created = true;
+        }
         let what = self.stage_words();
         self.fail_with(
             now,
             format!("Cancelled ({signal}) while {what}."),
-            run_task_unanswered,
+            unanswered == Some(Op::RunTask),
             true,
         )
     }

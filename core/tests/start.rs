@@ -568,3 +568,17 @@ fn overrides_over_8192_characters_fail_naming_env_and_delete_the_runner() {
     assert_eq!(w.count("ecs:RunTask"), 0);
     assert_eq!(w.count(DELETE_OP), 1);
 }
+
+#[test]
+fn cancel_while_github_registers_looks_the_runner_up_by_name() {
+    let mut w = World::default();
+    w.queue(
+        "github:GET /repos/octo/app/actions/runners?name=gh-987654-1-0123abcd",
+        Reply(200, json!({"total_count": 1, "runners": [{"id": 42, "name": "gh-987654-1-0123abcd", "status": "offline", "busy": false, "labels": []}]}).to_string()),
+    );
+    let mut m = Start::new(settings(), RANDOM);
+    let o = drive_with(&mut m, &mut w, |_, w| w.ops().last().map(|o| o == JIT_OP).unwrap_or(false));
+    assert!(o.failure().contains("Cancelled"), "{}", o.failure());
+    assert_eq!(w.count(DELETE_OP), 1);
+    assert_eq!(w.count("ecs:RunTask"), 0);
+}
