@@ -80,6 +80,8 @@ pub struct Start {
     container: String,
     subnets: Vec<String>,
     security_groups: Vec<String>,
+    /// The subnet lookup by tag has read its last page.
+    subnets_done: bool,
     /// GitHub's id of the runner (JIT registration only).
     github_runner: Option<u64>,
     /// Name and value of the credential variables for the container.
@@ -113,6 +115,7 @@ impl Start {
             container: String::new(),
             subnets: Vec::new(),
             security_groups: Vec::new(),
+            subnets_done: false,
             github_runner: None,
             credential_env: Vec::new(),
             runner_created: false,
@@ -242,30 +245,39 @@ impl Start {
             Op::TaskDefinition => self.on_task_definition(now, &resp.body),
             Op::Subnets => match ec2::parse_subnet_ids(&resp.body) {
                 Ok(page) => {
+                    self.subnets.extend(page.ids);
+                    if let (Some(token), Lookup::Tag { key, value }) = (page.next_token, &self.s.subnets) {
+                        let body = ec2::describe_subnets_by_tag(key, value, Some(&token));
+                        return self.send(Call::ec2(Op::Subnets, "DescribeSubnets", body), now);
+                    }
                     let tag = tag_words(&self.s.subnets);
-                    if page.ids.is_empty() {
+                    if self.subnets.is_empty() {
                         return self.fail(now, format!(
                             "Input 'subnets-tag': no subnet in {} has the tag {tag}. Tag the runner subnets, or give their ids in `subnets`.",
                             self.s.region
                         ));
                     }
-                    self.out.info(format!("Subnets with tag {tag}: {}", page.ids.join(", ")));
-                    self.subnets = page.ids;
+                    self.out.info(format!("Subnets with tag {tag}: {}", self.subnets.join(", ")));
+                    self.subnets_done = true;
                     self.next_lookup(now)
                 }
                 Err(e) => self.fail(now, format!("EC2 DescribeSubnets: unreadable answer: {e}")),
             },
             Op::SecurityGroups => match ec2::parse_security_group_ids(&resp.body) {
                 Ok(page) => {
+                    self.security_groups.extend(page.ids);
+                    if let (Some(token), Lookup::Tag { key, value }) = (page.next_token, &self.s.security_groups) {
+                        let body = ec2::describe_security_groups_by_tag(key, value, Some(&token));
+                        return self.send(Call::ec2(Op::SecurityGroups, "DescribeSecurityGroups", body), now);
+                    }
                     let tag = tag_words(&self.s.security_groups);
-                    if page.ids.is_empty() {
+                    if self.security_groups.is_empty() {
                         return self.fail(now, format!(
                             "Input 'security-groups-tag': no security group in {} has the tag {tag}. Tag the group, or give its id in `security-groups`.",
                             self.s.region
                         ));
                     }
-                    self.out.info(format!("Security groups with tag {tag}: {}", page.ids.join(", ")));
-                    self.security_groups = page.ids;
+                    self.out.info(format!("Security groups with tag {tag}: {}", self.security_groups.join(", ")));
                     self.register(now)
                 }
                 Err(e) => self.fail(now, format!("EC2 DescribeSecurityGroups: unreadable answer: {e}")),
@@ -316,7 +328,7 @@ impl Start {
             }
             Op::Instances => {
                 match ec2::parse_instance_private_ips(&resp.body) {
-                    Ok(ips) if !ips.is_empty() => self.ip = ips[0].1.clone(),
+                    Ok(found) if !found.private_ips.is_empty() => self.ip = found.private_ips[0].1.clone(),
                     _ => self.out.warning("DescribeInstances gave no private IP; ipaddr is empty."),
                 }
                 self.running(now)
@@ -383,15 +395,15 @@ impl Start {
     /// Look up subnets, then security groups, by tag where asked.
     fn next_lookup(&mut self, now: Millis) -> Next {
         if self.awsvpc() {
-            if let (Lookup::Tag { key, value }, true) = (&self.s.subnets, self.subnets.is_empty()) {
-                let call = Call::ec2(Op::Subnets, "DescribeSubnets", ec2::describe_subnets_by_tag(key, value));
+            if let (Lookup::Tag { key, value }, false) = (&self.s.subnets, self.subnets_done) {
+                let call = Call::ec2(Op::Subnets, "DescribeSubnets", ec2::describe_subnets_by_tag(key, value, None));
                 return self.send(call, now);
             }
             if let Lookup::Tag { key, value } = &self.s.security_groups {
                 let call = Call::ec2(
                     Op::SecurityGroups,
                     "DescribeSecurityGroups",
-                    ec2::describe_security_groups_by_tag(key, value),
+                    ec2::describe_security_groups_by_tag(key, value, None),
                 );
                 return self.send(call, now);
             }
