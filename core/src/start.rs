@@ -777,23 +777,24 @@ fn tag_words(l: &Lookup) -> String {
 /// A failed AWS call as one sentence with the likely fix.
 pub fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
     let service = call.service.name();
+    // Name what the call was about, so "not found" says what was not found.
+    let subject = match (call.service, call.operation) {
+        (crate::exchange::Service::Ecs, "DescribeTaskDefinition") => {
+            format!(" (task definition '{}')", s.task_definition)
+        }
+        (crate::exchange::Service::Ecs, _) => format!(" (cluster '{}')", s.cluster),
+        _ => String::new(),
+    };
+    let what = format!("{} {}{subject}", service.to_uppercase(), call.operation);
     if resp.status == 0 {
         return format!(
-            "{} {} failed: {} (is the endpoint {} reachable?)",
-            service.to_uppercase(),
-            call.operation,
+            "{what} failed: {} (is the endpoint {} reachable?)",
             resp.error.as_deref().unwrap_or("no answer"),
             if call.service == crate::exchange::Service::Ecs { &s.endpoints.ecs } else { &s.endpoints.ec2 }
         );
     }
     let err = aws_error::parse(resp);
-    let mut m = format!(
-        "{} {} failed: {}: {}",
-        service.to_uppercase(),
-        call.operation,
-        err.code,
-        err.message
-    );
+    let mut m = format!("{what} failed: {}: {}", err.code, err.message.trim_end_matches('.'));
     if let Some(a) = aws_error::advice(service, call.operation, &err) {
         m.push_str(&format!(". Likely fix: {a}"));
     }

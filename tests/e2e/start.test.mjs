@@ -125,7 +125,12 @@ describe('start', () => {
     const vpc = runs[0].body.networkConfiguration.awsvpcConfiguration;
     assert.deepEqual([...vpc.subnets].sort(), [...network.subnets].sort());
     assert.deepEqual(vpc.securityGroups, network.securityGroups);
-    const token = expectedClientToken({ runId: ctx.GITHUB_RUN_ID, attempt: ctx.GITHUB_RUN_ATTEMPT, job: ctx.GITHUB_JOB });
+    const token = expectedClientToken({
+      runId: ctx.GITHUB_RUN_ID,
+      attempt: ctx.GITHUB_RUN_ATTEMPT,
+      job: ctx.GITHUB_JOB,
+      runnerId: result.outputs.runner_id,
+    });
     assert.equal(runs[0].body.clientToken, token);
     assert.equal(runs[0].body.capacityProviderStrategy, undefined);
     assertAwsRequestsSigned(world.moto, REGION);

@@ -105,9 +105,12 @@ export function assertTaskTags(task, { runnerId, repository, context, runId, att
 }
 
 /** behaviour.md, "Names": clientToken = ecs-runner-{run_id}-{attempt}-{job}-{index}, at most 64. */
-export function expectedClientToken({ runId, attempt, job }, index = 0) {
-  const token = `ecs-runner-${runId}-${attempt}-${job}-${index}`;
-  return token.length <= 64 ? token : null; // longer: hashed, only the length is known
+export function expectedClientToken({ runId, attempt, job, runnerId }, index = 0) {
+  // The runner id's random suffix keeps matrix legs (same run, attempt and
+  // job id) and two launch steps in one job apart.
+  const suffix = runnerId.split('-').pop();
+  const token = `ecsr-${runId}-${attempt}-${index}-${suffix}-${job}`;
+  return token.length <= 64 ? token : null; // longer: the job is hashed, only the length is known
 }
 
 /** `::error::` text, all of it, for "mentions X" checks. */
