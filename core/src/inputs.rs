@@ -1558,7 +1558,9 @@ mod tests {
                 "id",
                 "arn",
                 "aws_task_arn",
-                "aws_task_id"
+                "aws_task_id",
+                "stopped_tasks",
+                "deleted_runners"
             ]
         );
         assert!(yaml.contains("\nruns:\n  using: node24\n  main: dist/index.js\n"));

@@ -94,6 +94,7 @@ fn reaps_old_idle_tasks_and_offline_orphans_only() {
     assert!(summary.contains("| task | `old` | stop: 120 min old, runner not busy |"), "{summary}");
     assert!(summary.contains("busy with a job"));
     assert_eq!(o.outputs()["stopped_tasks"], "old");
+    assert_outputs_declared(o.outputs());
     assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee");
 }
 

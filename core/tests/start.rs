@@ -42,6 +42,7 @@ fn happy_path_by_tags_registers_runs_and_reports() {
     );
     let runner = "gh-987654-1-0123abcd";
     let out = o.outputs();
+    assert_outputs_declared(o.outputs());
     assert_eq!(out["runner_id"], runner);
     assert_eq!(out["id"], runner);
     assert_eq!(out["runner_name"], runner);
@@ -219,6 +220,26 @@ fn a_subnet_tag_matching_nothing_names_the_tag_and_registers_nothing() {
     let o = start(settings(), &mut w);
     assert!(o.failure().contains("subnets-tag") && o.failure().contains("placement:ecs"), "{}", o.failure());
     assert_eq!(w.count(JIT_OP), 0);
+}
+
+#[test]
+fn subnets_by_tag_are_read_page_by_page() {
+    let mut w = World::default();
+    w.queue(
+        "ec2:DescribeSubnets",
+        Reply(200, "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-0aaa1111</subnetId></item></subnetSet><nextToken>page2</nextToken></DescribeSubnetsResponse>".into()),
+    );
+    w.queue(
+        "ec2:DescribeSubnets",
+        Reply(200, "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-0ccc3333</subnetId></item></subnetSet></DescribeSubnetsResponse>".into()),
+    );
+    let o = start(settings(), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let pages = w.all("ec2:DescribeSubnets");
+    assert_eq!(pages.len(), 2);
+    assert!(!pages[0].body.contains("NextToken") && pages[1].body.contains("NextToken=page2"), "{}", pages[1].body);
+    let vpc = json_body(w.first("ecs:RunTask"))["networkConfiguration"]["awsvpcConfiguration"].clone();
+    assert_eq!(vpc["subnets"], json!(["subnet-0aaa1111", "subnet-0ccc3333"]));
 }
 
 #[test]

@@ -165,6 +165,10 @@ impl World {
         self.requests.iter().find(|r| op(r) == op_name).unwrap_or_else(|| panic!("no {op_name} in {:?}", self.ops()))
     }
 
+    pub fn all(&self, op_name: &str) -> Vec<&HttpRequest> {
+        self.requests.iter().filter(|r| op(r) == op_name).collect()
+    }
+
     pub fn answer(&mut self, r: &HttpRequest) -> HttpResponse {
         self.requests.push(r.clone());
         let name = op(r);
@@ -345,5 +349,21 @@ pub fn assert_no_secret_in_logs(o: &Outcome) {
         for s in ALL_SECRETS {
             assert!(!line.contains(s), "secret {s} in log line: {line}");
         }
+    }
+}
+
+/// Every output a machine sets must be declared in action.yaml, or the
+/// runner drops it silently for `steps.<id>.outputs`.
+pub fn assert_outputs_declared(outputs: &BTreeMap<String, String>) {
+    let yaml = include_str!("../../../action.yaml");
+    let section = yaml.split("\noutputs:\n").nth(1).expect("outputs section");
+    let section = section.split("\nruns:\n").next().unwrap();
+    let declared: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
+        .map(|l| l.trim_end_matches(':'))
+        .collect();
+    for key in outputs.keys() {
+        assert!(declared.contains(&key.as_str()), "output {key} is not declared in action.yaml ({declared:?})");
     }
 }
