@@ -23,12 +23,9 @@ ensure_moto || { echo "error: could not install moto_server" >&2; exit 1; }
 
 stage "cargo test --workspace" cargo test --workspace
 
-if node -e 'process.exit(require("./package.json").scripts?.["test:shell"] ? 0 : 1)'; then
-  stage "npm run test:shell" npm run --silent test:shell
-else
-  echo
-  echo "warning: package.json has no test:shell script yet; skipping the shell's tests" >&2
-fi
+stage "npm run test:shell" npm run --silent test:shell
+
+stage "docs (README tables and commands)" node --test tests/readme.test.mjs
 
 if [ ! -f "${ECS_RUNNER_E2E_ROOT:-.}/dist/index.js" ]; then
   echo
