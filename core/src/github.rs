@@ -83,6 +83,63 @@ pub fn parse_runners(body: &str) -> Option<(Vec<Runner>, u64)> {
     Some((runners, total))
 }
 
+/// `GET /repos/{owner}/{repo}/actions/runs/{run_id}` ("Get a workflow run").
+pub fn workflow_run_path(owner: &str, repo: &str, run_id: &str) -> String {
+    format!("/repos/{owner}/{repo}/actions/runs/{run_id}")
+}
+
+/// What reap needs of a workflow run: whether it is over, and when it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRun {
+    /// `queued`, `in_progress`, `completed`, ...
+    pub status: String,
+    /// Seconds since the epoch (`run_started_at`, else `created_at`).
+    pub started_at: Option<u64>,
+}
+
+pub fn parse_workflow_run(body: &str) -> Option<WorkflowRun> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let time = |k: &str| v.get(k).and_then(Value::as_str).and_then(parse_rfc3339);
+    Some(WorkflowRun {
+        status: v.get("status")?.as_str()?.to_string(),
+        started_at: time("run_started_at").or_else(|| time("created_at")),
+    })
+}
+
+/// `2026-11-23T09:15:00Z` (GitHub's timestamps; fractions and offsets
+/// accepted) to seconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let (date, rest) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time_end = rest.find(|c: char| c == 'Z' || c == '+' || c == '-').unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(time_end);
+    let mut t = clock.split(':');
+    let (h, min) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let sec = t.next().map(|s| s.split('.').next().unwrap_or("0").parse::<i64>().ok()).unwrap_or(Some(0))?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let offset = match zone.chars().next() {
+        None | Some('Z') => 0,
+        Some(sign) => {
+            let mut z = zone[1..].split(':');
+            let (zh, zm) = (z.next()?.parse::<i64>().ok()?, z.next().unwrap_or("0").parse::<i64>().ok()?);
+            let o = zh * 3600 + zm * 60;
+            if sign == '+' { o } else { -o }
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec - offset).ok()
+}
+
 /// A message for a failed GitHub call: what failed, what GitHub said, and
 /// the likely fix.
 pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> String {
@@ -159,4 +216,29 @@ fn query_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_answers() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2020-01-22T19:33:08Z"), Some(1_579_721_588));
+        assert_eq!(parse_rfc3339("2024-02-29T23:59:59.250Z"), Some(1_709_251_199));
+        assert_eq!(parse_rfc3339("2020-01-22T21:33:08+02:00"), Some(1_579_721_588));
+        assert_eq!(parse_rfc3339("2020-01-22T17:03:08-02:30"), Some(1_579_721_588));
+        assert_eq!(parse_rfc3339("2020-13-22T19:33:08Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn workflow_run_fields() {
+        let run = parse_workflow_run(r#"{"id":30433642,"status":"completed","conclusion":"success","run_started_at":"2020-01-22T19:33:08Z","created_at":"2020-01-22T19:30:00Z"}"#).unwrap();
+        assert_eq!(run, WorkflowRun { status: "completed".into(), started_at: Some(1_579_721_588) });
+        let run = parse_workflow_run(r#"{"status":"in_progress","created_at":"1970-01-01T00:01:00Z"}"#).unwrap();
+        assert_eq!(run.started_at, Some(60));
+        assert_eq!(parse_workflow_run(r#"{"id":1}"#), None);
+    }
 }

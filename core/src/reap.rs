@@ -5,13 +5,18 @@
 //! `dry-run` only lists what it would do.
 //!
 //! A runner's age is its task's age: GitHub does not say when a runner was
-//! registered. A runner of ours with no running task is an orphan (its task
-//! stopped, or never started) and is deleted when offline and not busy.
+//! registered. A runner of ours with no live task in this cluster (its task
+//! stopped or never started, or it runs in another cluster) is aged by the
+//! workflow run named in the runner's name: deleted when offline, not busy,
+//! and that run is completed, gone, or started at least `max-age` ago. When
+//! the run cannot be read (an organization runner, or a token without
+//! Actions: read) such a runner is kept, unless `max-age` is 0.
 
 use crate::cleanup::{Cleanup, Report, Step, Undo};
 use crate::ecs::{self, Task};
 use crate::exchange::{Call, Exchange, Received};
-use crate::github::{self, Runner};
+use crate::github::{self, Runner, WorkflowRun};
+use crate::settings::Scope;
 use crate::names;
 use crate::outbox::Outbox;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
@@ -23,7 +28,16 @@ pub enum Op {
     ListTasks,
     DescribeTasks,
     ListRunners,
+    WorkflowRun,
     Remove,
+}
+
+/// What is known of the workflow run that registered an orphan runner.
+#[derive(Debug, Clone)]
+enum RunAge {
+    Gone,
+    Known(WorkflowRun),
+    Unknown(String),
 }
 
 pub struct Reap {
@@ -35,6 +49,9 @@ pub struct Reap {
     tasks: Vec<Task>,
     runners: Vec<Runner>,
     page: u32,
+    /// Run ids still to look up, and what the lookups found.
+    run_queue: Option<Vec<String>>,
+    runs: std::collections::BTreeMap<String, RunAge>,
     /// (what, name, result) rows for the summary.
     rows: Vec<(String, String, String)>,
     cleanup: Option<Cleanup>,
@@ -51,6 +68,8 @@ impl Reap {
             tasks: Vec::new(),
             runners: Vec::new(),
             page: 1,
+            run_queue: None,
+            runs: Default::default(),
             rows: Vec::new(),
             cleanup: None,
             retrying: false,
@@ -127,6 +146,9 @@ impl Reap {
             }
             Received::Answer(call, resp) => (call, resp),
         };
+        if call.tag == Op::WorkflowRun {
+            return self.on_workflow_run(now, &call, &resp);
+        }
         if !(200..300).contains(&resp.status) {
             let message = if call.service == crate::exchange::Service::GitHub {
                 github::error_message(call.operation, &self.s.scope, &resp)
@@ -166,9 +188,10 @@ impl Reap {
                     self.page += 1;
                     self.list_runners(now)
                 } else {
-                    self.decide(now)
+                    self.next_run(now)
                 }
             }
+            Op::WorkflowRun => Next::Sleep { ms: 0 },
             Op::Remove => Next::Sleep { ms: 0 },
         }
     }
@@ -192,6 +215,93 @@ impl Reap {
     fn list_runners(&mut self, now: Millis) -> Next {
         let call = Call::github(Op::ListRunners, "list runners", "GET", github::runners_page_path(&self.s.scope, self.page), None);
         self.ex.send(&self.s, &mut self.out, call, now)
+    }
+
+    /// An orphan: a runner of ours, offline and idle, with no live task in
+    /// this cluster. Its age comes from its workflow run.
+    fn is_orphan(&self, r: &Runner) -> bool {
+        is_ours(r)
+            && !r.busy
+            && r.status != "online"
+            && !self.tasks.iter().any(|t| {
+                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str())
+                    && t.desired_status != "STOPPED"
+                    && t.last_status != "STOPPED"
+            })
+    }
+
+    /// Look up, one at a time, the workflow runs of the orphan runners.
+    fn next_run(&mut self, now: Millis) -> Next {
+        if self.run_queue.is_none() {
+            let mut ids: Vec<String> = if self.s.max_age_min == 0 {
+                Vec::new() // everything of ours is old enough
+            } else {
+                self.runners.iter().filter(|r| self.is_orphan(r)).filter_map(|r| run_id_of(&r.name)).collect()
+            };
+            ids.sort();
+            ids.dedup();
+            ids.reverse(); // popped from the back: oldest first
+            self.run_queue = Some(ids);
+        }
+        let Scope::Repo { owner, repo } = self.s.scope.clone() else {
+            return self.decide(now);
+        };
+        match self.run_queue.as_mut().and_then(Vec::pop) {
+            Some(id) => {
+                let path = github::workflow_run_path(&owner, &repo, &id);
+                let call = Call::github(Op::WorkflowRun, "get workflow run", "GET", path, None);
+                self.ex.send(&self.s, &mut self.out, call, now)
+            }
+            None => self.decide(now),
+        }
+    }
+
+    fn on_workflow_run(&mut self, now: Millis, call: &Call<Op>, resp: &HttpResponse) -> Next {
+        let id = call.path.rsplit('/').next().unwrap_or("").to_string();
+        let age = match resp.status {
+            200..=299 => match github::parse_workflow_run(&resp.body) {
+                Some(run) => RunAge::Known(run),
+                None => RunAge::Unknown("unreadable answer to GET workflow run".into()),
+            },
+            404 => RunAge::Gone,
+            401 | 403 => RunAge::Unknown(format!(
+                "GitHub answered HTTP {} to GET workflow run {id}; give the token \"Actions: read\" on {} (classic token: repo scope) so reap can age runners whose task is gone",
+                resp.status,
+                self.s.scope.display()
+            )),
+            _ => RunAge::Unknown(github::error_message(call.operation, &self.s.scope, resp)),
+        };
+        if let RunAge::Unknown(why) = &age {
+            self.out.warning(format!("Cannot tell the age of run {id}'s runners: {why}"));
+        }
+        self.runs.insert(id, age);
+        self.next_run(now)
+    }
+
+    /// Whether an orphan runner is old enough to delete, and why.
+    fn orphan_verdict(&self, r: &Runner, now: Millis) -> (bool, String) {
+        let max = self.s.max_age_min;
+        if max == 0 {
+            return (true, "offline, no live task in this cluster".into());
+        }
+        let run = run_id_of(&r.name).unwrap_or_default();
+        match self.runs.get(&run) {
+            Some(RunAge::Gone) => (true, format!("offline, no live task, run {run} no longer exists")),
+            Some(RunAge::Known(w)) if w.status == "completed" => {
+                (true, format!("offline, no live task, run {run} is completed"))
+            }
+            Some(RunAge::Known(WorkflowRun { started_at: Some(t), .. })) => {
+                let age = (now / 1000).saturating_sub(*t) / 60;
+                if age >= max {
+                    (true, format!("offline, no live task, run {run} started {age} min ago"))
+                } else {
+                    (false, format!("offline, no live task in this cluster, run {run} started {age} min ago (younger than max-age)"))
+                }
+            }
+            Some(RunAge::Known(_)) => (false, format!("offline, no live task, run {run} has no start time")),
+            Some(RunAge::Unknown(_)) => (false, format!("offline, no live task, age unknown (cannot read run {run})")),
+            None => (false, "offline, no live task, age unknown (organization runner; max-age 0 removes it)".into()),
+        }
     }
 
     fn age_min(&self, t: &Task, now: Millis) -> Option<u64> {
@@ -243,7 +353,7 @@ impl Reap {
                         Some(a) => (false, format!("offline, task {a} min old, younger than max-age")),
                         None => (false, "offline, task age unknown".into()),
                     },
-                    None => (true, "offline, no running task in this cluster".to_string()),
+                    None => self.orphan_verdict(r, now),
                 }
             };
             if verdict {
@@ -331,4 +441,9 @@ pub fn is_ours(r: &Runner) -> bool {
         && run.bytes().all(|b| b.is_ascii_digit())
         && parts.next().is_some_and(|n| !n.is_empty());
     shaped && has("ephemeral") && has(&r.name)
+}
+
+/// The run id in a runner name `{name}-{run id}-{attempt}-{8 hex}`.
+fn run_id_of(name: &str) -> Option<String> {
+    name.rsplitn(4, '-').nth(2).filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())).map(String::from)
 }

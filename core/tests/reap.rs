@@ -56,7 +56,48 @@ fn world() -> World {
     for id in [1, 5] {
         w.queue(&format!("github:DELETE /repos/octo/app/actions/runners/{id}"), Reply(204, String::new()));
     }
+    // gh-5's task is gone; its run finished long ago.
+    w.queue(RUN5, workflow_run("completed", 300));
     w
+}
+
+const RUN5: &str = "github:GET /repos/octo/app/actions/runs/5";
+
+/// GitHub's "Get a workflow run" answer, started `minutes_ago`.
+fn workflow_run(status: &str, minutes_ago: u64) -> Reply {
+    let started = T0 / 1000 - minutes_ago * 60;
+    // Seconds since the epoch to RFC 3339, for whole days plus time of day.
+    let (days, rest) = (started / 86_400, started % 86_400);
+    let (y, m, d) = civil(days as i64);
+    let at = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60);
+    Reply(200, json!({"id": 5, "status": status, "conclusion": null, "run_started_at": at, "created_at": at}).to_string())
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
+fn civil(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Only the orphan runner gh-5-1-eeeeeeee, whose task is gone.
+fn orphan_world(run: Reply) -> World {
+    let mut w = World::default();
+    w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
+    w.queue(PAGE1, Reply(200, json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]}).to_string()));
+    w.queue("github:DELETE /repos/octo/app/actions/runners/5", Reply(204, String::new()));
+    w.queue(RUN5, run);
+    w
+}
+
+fn deletes(w: &World) -> usize {
+    w.ops().iter().filter(|o| o.starts_with("github:DELETE")).count()
 }
 
 fn reap_settings(max_age: u64, dry_run: bool) -> ecs_runner_core::settings::Settings {
@@ -96,6 +137,68 @@ fn reaps_old_idle_tasks_and_offline_orphans_only() {
     assert_eq!(o.outputs()["stopped_tasks"], "old");
     assert_outputs_declared(o.outputs());
     assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee");
+    assert_eq!(w.count(RUN5), 1, "the orphan is aged by its run, and only the orphan");
+    assert!(summary.contains("run 5 is completed"), "{summary}");
+}
+
+#[test]
+fn an_orphan_of_a_young_run_is_kept_and_of_an_old_run_deleted() {
+    let mut w = orphan_world(workflow_run("in_progress", 10));
+    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(deletes(&w), 0, "its task may still be starting in another cluster");
+    assert!(o.summary().contains("run 5 started 10 min ago (younger than max-age)"), "{}", o.summary());
+
+    let mut w = orphan_world(workflow_run("in_progress", 61));
+    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    assert_eq!(deletes(&w), 1);
+    assert!(o.summary().contains("run 5 started 61 min ago"), "{}", o.summary());
+}
+
+#[test]
+fn an_orphan_whose_run_is_gone_is_deleted() {
+    let mut w = orphan_world(Reply(404, json!({"message": "Not Found"}).to_string()));
+    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(deletes(&w), 1);
+}
+
+#[test]
+fn an_orphan_whose_run_cannot_be_read_is_kept_and_the_permission_named() {
+    let mut w = orphan_world(Reply(403, json!({"message": "Resource not accessible by personal access token"}).to_string()));
+    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    assert!(o.done(), "a reap that keeps what it cannot judge still succeeds: {:?}", o.last);
+    assert_eq!(deletes(&w), 0);
+    let logs = o.visible_logs().join("\n");
+    assert!(logs.contains("Actions: read"), "{logs}");
+    assert!(o.summary().contains("age unknown"), "{}", o.summary());
+}
+
+#[test]
+fn organization_orphans_are_kept_unless_max_age_is_zero() {
+    let org = |max| {
+        let mut s = reap_settings(max, false);
+        s.scope = ecs_runner_core::settings::Scope::Org { org: "octo".into() };
+        s
+    };
+    let orgs_world = || {
+        let mut w = World::default();
+        w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
+        w.queue(
+            "github:GET /orgs/octo/actions/runners?per_page=100&page=1",
+            Reply(200, json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]}).to_string()),
+        );
+        w.queue("github:DELETE /orgs/octo/actions/runners/5", Reply(204, String::new()));
+        w
+    };
+    let mut w = orgs_world();
+    let o = drive(&mut Reap::new(org(60)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(deletes(&w), 0);
+    assert!(!w.ops().iter().any(|o| o.contains("/actions/runs/")));
+    let mut w = orgs_world();
+    drive(&mut Reap::new(org(0)), &mut w);
+    assert_eq!(deletes(&w), 1);
 }
 
 #[test]
