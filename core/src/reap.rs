@@ -384,7 +384,7 @@ impl Reap {
         match (yes, self.s.dry_run) {
             (false, _) => "kept".into(),
             (true, true) => format!("would {verb}"),
-            (true, false) => format!("{verb}"),
+            (true, false) => verb.to_string(),
         }
     }
 
@@ -445,5 +445,5 @@ pub fn is_ours(r: &Runner) -> bool {
 
 /// The run id in a runner name `{name}-{run id}-{attempt}-{8 hex}`.
 fn run_id_of(name: &str) -> Option<String> {
-    name.rsplitn(4, '-').nth(2).filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())).map(String::from)
+    name.rsplit('-').nth(2).filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())).map(String::from)
 }

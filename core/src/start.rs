@@ -9,6 +9,11 @@
 //! (DescribeContainerInstances → DescribeInstances) → (GET runner…).
 //! Everything that can fail without creating anything comes before GitHub
 //! registers the runner.
+//!
+//! The machine launches a list of runners ([`Launch`]): each is registered
+//! and its task started in turn, then all tasks are polled together (one
+//! DescribeTasks), their IPs found and, if asked, each runner waited for;
+//! a failure undoes every one. The list has [`RUNNERS_PER_STEP`] entries.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +40,9 @@ const MAX_POLL_MS: u64 = 5_000;
 /// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
 /// RunTask).
 const MAX_OVERRIDES_CHARS: usize = 8192;
+/// How many runners one step launches. One for now: the inputs have no
+/// count yet. Each needs 8 hex digits of the shell's randomness.
+pub const RUNNERS_PER_STEP: usize = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -67,11 +75,55 @@ enum Stage {
     Finished,
 }
 
+/// One runner being launched: its GitHub registration and its ECS task.
+struct Launch {
+    /// Position in the list: part of the RunTask clientToken.
+    index: usize,
+    runner_id: String,
+    /// GitHub's id of the runner (JIT registration only).
+    github_runner: Option<u64>,
+    /// Name and value of the credential variables for the container.
+    credential_env: Vec<(String, String)>,
+    /// GitHub may know the runner (JIT: registered; token: the container may
+    /// have registered it).
+    runner_created: bool,
+    task: Option<Task>,
+    run_task_at: Millis,
+    running_after_ms: Option<u64>,
+    ip: String,
+}
+
+impl Launch {
+    fn new(index: usize, runner_id: String) -> Self {
+        Launch {
+            index,
+            runner_id,
+            github_runner: None,
+            credential_env: Vec::new(),
+            runner_created: false,
+            task: None,
+            run_task_at: 0,
+            running_after_ms: None,
+            ip: String::new(),
+        }
+    }
+
+    fn task_id(&self) -> &str {
+        self.task.as_ref().map(|t| t.id()).unwrap_or("")
+    }
+
+    fn task_arn(&self) -> String {
+        self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default()
+    }
+}
+
 pub struct Start {
     s: Settings,
     out: Outbox,
     ex: Exchange<Op>,
-    runner_id: String,
+    launches: Vec<Launch>,
+    /// The launch being registered, started, located or waited for.
+    cur: usize,
     began: Millis,
     deadline: Millis,
     stage: Stage,
@@ -82,18 +134,7 @@ pub struct Start {
     security_groups: Vec<String>,
     /// The subnet lookup by tag has read its last page.
     subnets_done: bool,
-    /// GitHub's id of the runner (JIT registration only).
-    github_runner: Option<u64>,
-    /// Name and value of the credential variables for the container.
-    credential_env: Vec<(String, String)>,
-    /// GitHub may know the runner (JIT: registered; token: the container may
-    /// have registered it).
-    runner_created: bool,
-    task: Option<Task>,
-    run_task_at: Millis,
     poll_ms: u64,
-    running_after_ms: Option<u64>,
-    ip: String,
     cleanup: Option<Cleanup>,
     /// Why the start failed, while cleaning up.
     failure: String,
@@ -101,12 +142,21 @@ pub struct Start {
 
 impl Start {
     pub fn new(s: Settings, random: &str) -> Self {
+        Self::with_runners(s, random, RUNNERS_PER_STEP)
+    }
+
+    /// Launches `count` runners (at least one); `random` needs 8 hex digits
+    /// for each (shorter: the last runners reuse the first digits).
+    pub fn with_runners(s: Settings, random: &str, count: usize) -> Self {
         let out = Outbox::new(s.debug);
-        let runner_id = names::runner_id(&s, random);
+        let launches = (0..count.max(1))
+            .map(|i| Launch::new(i, names::runner_id(&s, random.get(8 * i..8 * i + 8).unwrap_or(random))))
+            .collect();
         Start {
             out,
             ex: Exchange::default(),
-            runner_id,
+            launches,
+            cur: 0,
             began: 0,
             deadline: 0,
             stage: Stage::Preparing,
@@ -116,14 +166,7 @@ impl Start {
             subnets: Vec::new(),
             security_groups: Vec::new(),
             subnets_done: false,
-            github_runner: None,
-            credential_env: Vec::new(),
-            runner_created: false,
-            task: None,
-            run_task_at: 0,
             poll_ms: FIRST_POLL_MS,
-            running_after_ms: None,
-            ip: String::new(),
             cleanup: None,
             failure: String::new(),
             s,
@@ -140,6 +183,15 @@ impl Start {
         self.out.action(next)
     }
 
+    /// The launch being worked on.
+    fn l(&mut self) -> &mut Launch {
+        &mut self.launches[self.cur]
+    }
+
+    fn runner_ids(&self) -> String {
+        self.launches.iter().map(|l| l.runner_id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     fn begin(&mut self, now: Millis) -> Next {
         self.out.secret(&self.s.token.clone());
         self.out.secret(&self.s.credentials.secret_access_key.clone());
@@ -150,7 +202,7 @@ impl Start {
         self.deadline = now + self.s.timeout_s * 1000;
         self.out.info(format!(
             "Launching runner {} for {} on ECS cluster {} ({})",
-            self.runner_id,
+            self.runner_ids(),
             self.s.scope.display(),
             self.s.cluster,
             self.s.region
@@ -209,7 +261,7 @@ impl Start {
         if matches!(unanswered, Some(Op::Jit) | Some(Op::RegistrationToken)) {
             // GitHub may have registered the runner without us hearing of
             // it: look it up by name.
-            self.runner_created = true;
+            self.l().runner_created = true;
         }
         let what = self.stage_words();
         self.fail_with(
@@ -285,14 +337,13 @@ impl Start {
             Op::Jit => match github::parse_jit(&resp.body) {
                 Some((id, config)) => {
                     self.out.secret(&config);
-                    self.github_runner = Some(id);
-                    self.runner_created = true;
-                    self.out.info(format!(
-                        "Registered runner {} with GitHub (id {id}, labels {})",
-                        self.runner_id,
-                        names::labels(&self.s, &self.runner_id).join(",")
-                    ));
-                    self.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
+                    let labels = names::labels(&self.s, &self.launches[self.cur].runner_id).join(",");
+                    let l = self.l();
+                    l.github_runner = Some(id);
+                    l.runner_created = true;
+                    l.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
+                    let name = l.runner_id.clone();
+                    self.out.info(format!("Registered runner {name} with GitHub (id {id}, labels {labels})"));
                     self.run_task(now)
                 }
                 None => self.fail(now, "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config".into()),
@@ -300,16 +351,20 @@ impl Start {
             Op::RegistrationToken => match github::parse_registration_token(&resp.body) {
                 Some(token) => {
                     self.out.secret(&token);
-                    self.runner_created = true;
                     self.out.info("Got a registration token from GitHub (valid one hour)");
-                    let labels = names::labels(&self.s, &self.runner_id);
-                    self.credential_env = vec![
+                    let name = self.launches[self.cur].runner_id.clone();
+                    let labels = names::labels(&self.s, &name);
+                    let url = format!("{}/{}", self.s.run.server_url, self.s.scope.display());
+                    let (workdir, group) = (self.s.workdir.clone(), self.s.runner_group.to_string());
+                    let l = self.l();
+                    l.runner_created = true;
+                    l.credential_env = vec![
                         ("RUNNER_TOKEN".into(), token),
-                        ("RUNNER_URL".into(), format!("{}/{}", self.s.run.server_url, self.s.scope.display())),
-                        ("RUNNER_NAME".into(), self.runner_id.clone()),
+                        ("RUNNER_URL".into(), url),
+                        ("RUNNER_NAME".into(), name),
                         ("RUNNER_LABELS".into(), labels.join(",")),
-                        ("RUNNER_WORKDIR".into(), self.s.workdir.clone()),
-                        ("RUNNER_GROUP".into(), self.s.runner_group.to_string()),
+                        ("RUNNER_WORKDIR".into(), workdir),
+                        ("RUNNER_GROUP".into(), group),
                     ];
                     self.run_task(now)
                 }
@@ -321,17 +376,17 @@ impl Start {
                 let ids = ecs::parse_container_instances(&resp.body);
                 if ids.is_empty() {
                     self.out.warning("The task's container instance has no EC2 instance id; ipaddr is empty.");
-                    return self.running(now);
+                    return self.next_ip(now);
                 }
                 let call = Call::ec2(Op::Instances, "DescribeInstances", ec2::describe_instances(&ids));
                 self.send(call, now)
             }
             Op::Instances => {
                 match ec2::parse_instance_private_ips(&resp.body) {
-                    Ok(found) if !found.private_ips.is_empty() => self.ip = found.private_ips[0].1.clone(),
+                    Ok(found) if !found.private_ips.is_empty() => self.l().ip = found.private_ips[0].1.clone(),
                     _ => self.out.warning("DescribeInstances gave no private IP; ipaddr is empty."),
                 }
-                self.running(now)
+                self.next_ip(now)
             }
             Op::RunnerStatus => self.on_runner_status(now, &resp.body),
             Op::Undo => Next::Sleep { ms: 0 },
@@ -411,11 +466,13 @@ impl Start {
         self.register(now)
     }
 
+    /// Register the runner of the current launch with GitHub.
     fn register(&mut self, now: Millis) -> Next {
+        let name = self.launches[self.cur].runner_id.clone();
         let call = match self.s.registration {
             Registration::Jit => {
-                let labels = names::labels(&self.s, &self.runner_id);
-                let body = github::jit_body(&self.runner_id, self.s.runner_group, &labels, &self.s.workdir);
+                let labels = names::labels(&self.s, &name);
+                let body = github::jit_body(&name, self.s.runner_group, &labels, &self.s.workdir);
                 Call::github(Op::Jit, "generate-jitconfig", "POST", github::jit_path(&self.s.scope), Some(body))
             }
             Registration::Token => Call::github(
@@ -431,7 +488,8 @@ impl Start {
 
     fn run_task_body(&self) -> Value {
         let s = &self.s;
-        let environment: Vec<Value> = self
+        let l = &self.launches[self.cur];
+        let environment: Vec<Value> = l
             .credential_env
             .iter()
             .chain(s.env.iter())
@@ -442,9 +500,9 @@ impl Start {
             "taskDefinition": s.task_definition,
             "count": 1,
             "startedBy": names::started_by(s),
-            "clientToken": names::client_token(s, &self.runner_id, 0),
+            "clientToken": names::client_token(s, &l.runner_id, l.index),
             "overrides": { "containerOverrides": [ { "name": self.container, "environment": environment } ] },
-            "tags": names::task_tags(s, &self.runner_id)
+            "tags": names::task_tags(s, &l.runner_id)
                 .into_iter()
                 .map(|(k, v)| json!({ "key": k, "value": v }))
                 .collect::<Vec<_>>(),
@@ -491,7 +549,7 @@ impl Start {
                 "The container overrides would be {overrides} characters; ECS allows {MAX_OVERRIDES_CHARS}. Shorten the input `env`."
             ));
         }
-        self.run_task_at = now;
+        self.l().run_task_at = now;
         self.send(Call::ecs(Op::RunTask, "RunTask", body), now)
     }
 
@@ -514,7 +572,11 @@ impl Start {
         if !task.last_status.is_empty() {
             self.out.info(format!("Task {}: {} (0s)", task.id(), task.last_status));
         }
-        self.task = Some(task);
+        self.l().task = Some(task);
+        self.cur += 1;
+        if self.cur < self.launches.len() {
+            return self.register(now);
+        }
         self.stage = Stage::WaitRunning;
         self.poll_later(now)
     }
@@ -531,8 +593,10 @@ impl Start {
         if now >= self.deadline {
             return self.timed_out(now);
         }
-        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
-        let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &[arn], false));
+        // The tasks not RUNNING yet, all in one call (up to 100 per call).
+        let arns: Vec<String> =
+            self.launches.iter().filter(|l| l.running_after_ms.is_none()).map(Launch::task_arn).collect();
+        let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &arns, false));
         self.send(call, now)
     }
 
@@ -540,14 +604,17 @@ impl Start {
         let msg = match self.stage {
             Stage::WaitOnline => format!(
                 "The runner {} did not come online in GitHub within timeout ({}s). The task runs, but the runner in it did not connect: check its logs, and that it can reach GitHub (NAT or public IP).",
-                self.runner_id, self.s.timeout_s
+                self.launches[self.cur.min(self.launches.len() - 1)].runner_id, self.s.timeout_s
             ),
-            _ => format!(
-                "Task {} was not RUNNING within timeout ({}s); its last status was {}. Raise `timeout`, or check the cluster's capacity and the task's events in the ECS console.",
-                self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default(),
-                self.s.timeout_s,
-                self.task.as_ref().map(|t| t.last_status.as_str()).filter(|s| !s.is_empty()).unwrap_or("unknown")
-            ),
+            _ => {
+                let late = self.launches.iter().find(|l| l.running_after_ms.is_none()).unwrap_or(&self.launches[0]);
+                format!(
+                    "Task {} was not RUNNING within timeout ({}s); its last status was {}. Raise `timeout`, or check the cluster's capacity and the task's events in the ECS console.",
+                    late.task_id(),
+                    self.s.timeout_s,
+                    late.task.as_ref().map(|t| t.last_status.as_str()).filter(|s| !s.is_empty()).unwrap_or("unknown")
+                )
+            }
         };
         self.fail(now, msg)
     }
@@ -556,42 +623,53 @@ impl Start {
         let Some(answer) = ecs::parse_tasks(body) else {
             return self.fail(now, "ECS DescribeTasks: unreadable answer".into());
         };
-        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
-        let secs = (now.saturating_sub(self.run_task_at)) / 1000;
-        let Some(task) = answer.tasks.into_iter().find(|t| t.arn == arn) else {
-            let missing = answer.failures.iter().any(|f| f.reason == "MISSING");
-            if now.saturating_sub(self.run_task_at) < MISSING_GRACE_MS {
-                if missing {
-                    self.out.detail(format!("Task {} not visible yet ({secs}s)", ecs::task_id(&arn)));
+        let mut tasks = answer.tasks;
+        for i in 0..self.launches.len() {
+            if self.launches[i].running_after_ms.is_some() {
+                continue;
+            }
+            let arn = self.launches[i].task_arn();
+            let since = now.saturating_sub(self.launches[i].run_task_at);
+            let secs = since / 1000;
+            let Some(pos) = tasks.iter().position(|t| t.arn == arn) else {
+                let missing = answer.failures.iter().any(|f| f.reason == "MISSING");
+                if since < MISSING_GRACE_MS {
+                    if missing {
+                        self.out.detail(format!("Task {} not visible yet ({secs}s)", ecs::task_id(&arn)));
+                    }
+                    continue;
                 }
-                return self.poll_later(now);
+                return self.fail(now, format!(
+                    "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
+                    ecs::task_id(&arn)
+                ));
+            };
+            let task = tasks.swap_remove(pos);
+            let previous = self.launches[i].task.as_ref().map(|t| t.last_status.clone()).unwrap_or_default();
+            if task.last_status != previous {
+                self.out.info(format!("Task {}: {} ({secs}s)", task.id(), task.last_status));
             }
-            return self.fail(now, format!(
-                "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
-                ecs::task_id(&arn)
-            ));
-        };
-        let previous = self.task.as_ref().map(|t| t.last_status.clone()).unwrap_or_default();
-        if task.last_status != previous {
-            self.out.info(format!("Task {}: {} ({secs}s)", task.id(), task.last_status));
-        }
-        let stopping = task.is_stopping();
-        let status = task.last_status.clone();
-        self.task = Some(task);
-        if stopping {
-            let t = self.task.as_ref().expect("set above");
-            let mut msg = format!(
-                "Task {} stopped before it was RUNNING (last status {status}): {}.",
-                t.id(),
-                t.ending()
-            );
-            if let Some(a) = ecs::stop_advice(t) {
-                msg.push_str(&format!(" Likely fix: {a}."));
+            let stopping = task.is_stopping();
+            let status = task.last_status.clone();
+            if stopping {
+                let mut msg = format!(
+                    "Task {} stopped before it was RUNNING (last status {status}): {}.",
+                    task.id(),
+                    task.ending()
+                );
+                if let Some(a) = ecs::stop_advice(&task) {
+                    msg.push_str(&format!(" Likely fix: {a}."));
+                }
+                self.launches[i].task = Some(task);
+                return self.fail(now, msg);
             }
-            return self.fail(now, msg);
+            self.launches[i].task = Some(task);
+            if status == "RUNNING" {
+                self.launches[i].running_after_ms = Some(since);
+            }
         }
-        if status == "RUNNING" {
-            self.running_after_ms = Some(now.saturating_sub(self.run_task_at));
+        if self.launches.iter().all(|l| l.running_after_ms.is_some()) {
+            self.cur = 0;
             return self.find_ip(now);
         }
         if now >= self.deadline {
@@ -600,11 +678,13 @@ impl Start {
         self.poll_later(now)
     }
 
+    /// The current launch's IP: from the task, else from its EC2 instance.
     fn find_ip(&mut self, now: Millis) -> Next {
-        let task = self.task.as_ref().expect("running task");
+        let task = self.launches[self.cur].task.as_ref().expect("running task");
         if let Some(ip) = task.private_ip() {
-            self.ip = ip.to_string();
-            return self.running(now);
+            let ip = ip.to_string();
+            self.l().ip = ip;
+            return self.next_ip(now);
         }
         if !task.container_instance_arn.is_empty() {
             let arns = vec![task.container_instance_arn.clone()];
@@ -616,6 +696,14 @@ impl Start {
             return self.send(call, now);
         }
         self.out.warning("ECS reports no private IP for the task; ipaddr is empty.");
+        self.next_ip(now)
+    }
+
+    fn next_ip(&mut self, now: Millis) -> Next {
+        self.cur += 1;
+        if self.cur < self.launches.len() {
+            return self.find_ip(now);
+        }
         self.running(now)
     }
 
@@ -624,7 +712,8 @@ impl Start {
         if self.s.wait_for_registration {
             self.stage = Stage::WaitOnline;
             self.poll_ms = FIRST_POLL_MS;
-            self.out.info(format!("Waiting for runner {} to come online in GitHub", self.runner_id));
+            self.cur = 0;
+            self.out.info(format!("Waiting for runner {} to come online in GitHub", self.runner_ids()));
             return self.check_runner(now);
         }
         self.finish()
@@ -634,26 +723,32 @@ impl Start {
         if now >= self.deadline {
             return self.timed_out(now);
         }
-        let path = match self.github_runner {
+        let l = &self.launches[self.cur];
+        let path = match l.github_runner {
             Some(id) => github::runner_path(&self.s.scope, id),
-            None => github::runners_by_name_path(&self.s.scope, &self.runner_id),
+            None => github::runners_by_name_path(&self.s.scope, &l.runner_id),
         };
         let call = Call::github(Op::RunnerStatus, "get runner", "GET", path, None);
         self.send(call, now)
     }
 
     fn on_runner_status(&mut self, now: Millis, body: &str) -> Next {
-        let runner = match self.github_runner {
+        let l = &self.launches[self.cur];
+        let runner = match l.github_runner {
             Some(_) => github::parse_runner_one(body),
-            None => github::parse_runners(body)
-                .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == self.runner_id)),
+            None => github::parse_runners(body).and_then(|(rs, _)| rs.into_iter().find(|r| r.name == l.runner_id)),
         };
         match runner {
             Some(r) if r.status == "online" => {
-                let secs = now.saturating_sub(self.run_task_at) / 1000;
+                let secs = now.saturating_sub(l.run_task_at) / 1000;
                 self.out.info(format!("Runner {} is online in GitHub ({secs}s)", r.name));
-                if self.github_runner.is_none() {
-                    self.github_runner = Some(r.id);
+                let l = self.l();
+                if l.github_runner.is_none() {
+                    l.github_runner = Some(r.id);
+                }
+                self.cur += 1;
+                if self.cur < self.launches.len() {
+                    return self.check_runner(now);
                 }
                 self.finish()
             }
@@ -661,22 +756,26 @@ impl Start {
         }
     }
 
+    /// The outputs; with several runners each value lists them in order,
+    /// comma-separated.
     fn outputs(&self) -> BTreeMap<String, String> {
+        let each = |f: &dyn Fn(&Launch) -> String| self.launches.iter().map(f).collect::<Vec<_>>().join(",");
+        let runner = each(&|l| l.runner_id.clone());
+        let arn = each(&|l| l.task_arn());
+        let id = each(&|l| l.task_id().to_string());
+        let gh = each(&|l| l.github_runner.map(|i| i.to_string()).unwrap_or_default());
         let mut o = BTreeMap::new();
-        let arn = self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
-        let id = self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default();
-        let gh = self.github_runner.map(|i| i.to_string()).unwrap_or_default();
         for (k, v) in [
-            ("runner_id", self.runner_id.clone()),
-            ("runner_name", self.runner_id.clone()),
-            ("id", self.runner_id.clone()),
+            ("runner_id", runner.clone()),
+            ("runner_name", runner.clone()),
+            ("id", runner),
             ("github_runner_id", gh),
             ("task_arn", arn.clone()),
             ("arn", arn.clone()),
             ("aws_task_arn", arn),
             ("task_id", id.clone()),
             ("aws_task_id", id),
-            ("ipaddr", self.ip.clone()),
+            ("ipaddr", each(&|l| l.ip.clone())),
             ("cluster", summary::cluster_name(&self.s.cluster).to_string()),
             ("region", self.s.region.clone()),
         ] {
@@ -685,29 +784,34 @@ impl Start {
         o
     }
 
-    fn row(&self, status: &str) -> summary::Row {
-        summary::Row {
-            runner: self.runner_id.clone(),
-            task_id: self.task.as_ref().map(|t| t.id().to_string()).unwrap_or_default(),
-            ip: self.ip.clone(),
-            status: status.to_string(),
-            secs_to_running: self.running_after_ms.map(|ms| ms.div_ceil(1000)),
-        }
+    fn rows(&self, status: &str) -> Vec<summary::Row> {
+        self.launches
+            .iter()
+            .map(|l| summary::Row {
+                runner: l.runner_id.clone(),
+                task_id: l.task_id().to_string(),
+                ip: l.ip.clone(),
+                status: status.to_string(),
+                secs_to_running: l.running_after_ms.map(|ms| ms.div_ceil(1000)),
+            })
+            .collect()
     }
 
     fn finish(&mut self) -> Next {
         self.stage = Stage::Finished;
-        self.out.info(format!(
-            "Runner {} is up: task {}, IP {}. Use it with runs-on: [self-hosted, {}]",
-            self.runner_id,
-            self.task.as_ref().map(|t| t.id()).unwrap_or(""),
-            if self.ip.is_empty() { "unknown" } else { &self.ip },
-            self.runner_id
-        ));
+        for l in &self.launches {
+            self.out.info(format!(
+                "Runner {} is up: task {}, IP {}. Use it with runs-on: [self-hosted, {}]",
+                l.runner_id,
+                l.task_id(),
+                if l.ip.is_empty() { "unknown" } else { &l.ip },
+                l.runner_id
+            ));
+        }
         let status = if self.s.wait_for_registration { "RUNNING, runner online" } else { "RUNNING" };
         Next::Done {
             outputs: self.outputs(),
-            summary: summary::table(&self.s, &[self.row(status)], None),
+            summary: summary::table(&self.s, &self.rows(status), None),
         }
     }
 
@@ -717,19 +821,27 @@ impl Start {
 
     /// Undo what was created, then fail with `message` and what was undone.
     fn fail_with(&mut self, now: Millis, message: String, find_task: bool, cancelled: bool) -> Next {
+        // `find_task`: the current launch's RunTask went unanswered.
+        let unanswered = if find_task { Some(self.cur) } else { None };
         let mut todo = Vec::new();
-        match &self.task {
-            Some(t) if t.last_status != "STOPPED" && t.desired_status != "STOPPED" => {
-                todo.push(Undo::StopTask(t.arn.clone()))
+        for (i, l) in self.launches.iter().enumerate() {
+            match &l.task {
+                Some(t) if t.last_status != "STOPPED" && t.desired_status != "STOPPED" => {
+                    todo.push(Undo::StopTask(t.arn.clone()))
+                }
+                Some(_) => {}
+                None if unanswered == Some(i) => {
+                    todo.push(Undo::FindTasks { runner_id: Some(l.runner_id.clone()), next_token: None })
+                }
+                None => {}
             }
-            Some(_) => {}
-            None if find_task => todo.push(Undo::FindTasks { runner_id: Some(self.runner_id.clone()), next_token: None }),
-            None => {}
         }
-        if self.runner_created {
-            match self.github_runner {
-                Some(id) => todo.push(Undo::DeleteRunner { id, name: self.runner_id.clone() }),
-                None => todo.push(Undo::FindRunner { name: self.runner_id.clone() }),
+        for l in &self.launches {
+            if l.runner_created {
+                match l.github_runner {
+                    Some(id) => todo.push(Undo::DeleteRunner { id, name: l.runner_id.clone() }),
+                    None => todo.push(Undo::FindRunner { name: l.runner_id.clone() }),
+                }
             }
         }
         self.stage = Stage::CleaningUp;
@@ -759,7 +871,7 @@ impl Start {
             }
         }
         Next::Failed {
-            summary: summary::table(&self.s, &[self.row("failed")], Some(&message)),
+            summary: summary::table(&self.s, &self.rows("failed"), Some(&message)),
             outputs: self.outputs(),
             message,
         }

@@ -603,3 +603,81 @@ fn cancel_while_github_registers_looks_the_runner_up_by_name() {
     assert_eq!(w.count(DELETE_OP), 1);
     assert_eq!(w.count("ecs:RunTask"), 0);
 }
+
+// ---- several runners per step (the machine works on a list; the inputs ask
+// for one runner so far) ----
+
+const ARN_B: &str = "arn:aws:ecs:us-west-2:123456789012:task/runners/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// Two JIT registrations (ids 42 and 43) and two started tasks.
+fn two_runner_world() -> World {
+    let mut w = World::default();
+    for id in [42, 43] {
+        w.queue(
+            JIT_OP,
+            Reply(201, json!({"runner": {"id": id, "name": "x", "status": "offline", "busy": false, "labels": []},
+                              "encoded_jit_config": format!("{JIT}{id}")}).to_string()),
+        );
+    }
+    let mut b = task_json("PROVISIONING", "RUNNING");
+    b["taskArn"] = json!(ARN_B);
+    w.queue("ecs:RunTask", Reply::ok(json!({"tasks": [task_json("PROVISIONING", "RUNNING")], "failures": []})));
+    w.queue("ecs:RunTask", Reply::ok(json!({"tasks": [b], "failures": []})));
+    w
+}
+
+fn describe_both(a: Value, b: Value) -> Reply {
+    Reply::ok(json!({"tasks": [a, b], "failures": []}))
+}
+
+fn with_arn(mut t: Value, arn: &str) -> Value {
+    t["taskArn"] = json!(arn);
+    t
+}
+
+#[test]
+fn two_runners_are_registered_and_started_in_turn_and_polled_together() {
+    let mut w = two_runner_world();
+    w.queue("ecs:DescribeTasks", describe_both(task_json("PENDING", "RUNNING"), with_arn(task_json("PROVISIONING", "RUNNING"), ARN_B)));
+    let mut running_b = with_arn(task_json("RUNNING", "RUNNING"), ARN_B);
+    running_b["attachments"][0]["details"][1]["value"] = json!("10.0.1.99");
+    w.queue("ecs:DescribeTasks", describe_both(task_json("RUNNING", "RUNNING"), running_b));
+    let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(
+        w.ops()[3..7],
+        [JIT_OP, "ecs:RunTask", JIT_OP, "ecs:RunTask"],
+        "each runner is registered, then its task started"
+    );
+    let names: Vec<String> = w.all(JIT_OP).iter().map(|r| json_body(r)["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["gh-987654-1-0123abcd", "gh-987654-1-4567ef89"]);
+    let runs = w.all("ecs:RunTask");
+    let tokens: Vec<String> = runs.iter().map(|r| json_body(r)["clientToken"].as_str().unwrap().to_string()).collect();
+    assert_eq!(tokens, ["ecsr-987654-1-0-0123abcd-launch", "ecsr-987654-1-1-4567ef89-launch"]);
+    assert_eq!(tag(&json_body(runs[1]), "ecs-runner:runner-id").as_deref(), Some("gh-987654-1-4567ef89"));
+    assert!(env_of(&json_body(runs[1])).contains(&("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), format!("{JIT}43"))));
+    // Both tasks in each DescribeTasks until both are RUNNING.
+    assert_eq!(w.count("ecs:DescribeTasks"), 2);
+    assert_eq!(json_body(w.first("ecs:DescribeTasks"))["tasks"], json!([TASK_ARN, ARN_B]));
+    let out = o.outputs();
+    assert_eq!(out["runner_id"], "gh-987654-1-0123abcd,gh-987654-1-4567ef89");
+    assert_eq!(out["task_arn"], format!("{TASK_ARN},{ARN_B}"));
+    assert_eq!(out["ipaddr"], "10.0.1.23,10.0.1.99");
+    assert_eq!(out["github_runner_id"], "42,43");
+    assert_eq!(o.summary().matches("| `gh-987654-1-").count(), 2, "{}", o.summary());
+}
+
+#[test]
+fn when_one_of_two_tasks_stops_both_are_undone() {
+    let mut w = two_runner_world();
+    let mut stopped = with_arn(task_json("STOPPED", "STOPPED"), ARN_B);
+    stopped["stopCode"] = json!("TaskFailedToStart");
+    w.queue("ecs:DescribeTasks", describe_both(task_json("RUNNING", "RUNNING"), stopped));
+    w.queue("github:DELETE /repos/octo/app/actions/runners/43", Reply(204, String::new()));
+    let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
+    assert!(o.failure().contains("bbbbbbbb") && o.failure().contains("TaskFailedToStart"), "{}", o.failure());
+    let stops: Vec<String> = w.all("ecs:StopTask").iter().map(|r| json_body(r)["task"].as_str().unwrap().to_string()).collect();
+    assert_eq!(stops, [TASK_ARN], "the running one is stopped; the stopped one is left as it is");
+    assert_eq!(w.count(DELETE_OP), 1);
+    assert_eq!(w.count("github:DELETE /repos/octo/app/actions/runners/43"), 1);
+}
