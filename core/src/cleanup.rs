@@ -52,6 +52,8 @@ pub struct Report {
     pub stopped: Vec<(String, String)>,
     /// Runners deleted.
     pub deleted: Vec<String>,
+    /// ARNs of the tasks this run stopped (StopTask succeeded), in order.
+    pub stopped_tasks: Vec<String>,
 }
 
 pub enum Step {
@@ -277,6 +279,7 @@ impl Cleanup {
                 let id = ecs::task_id(&arn).to_string();
                 if ok {
                     self.report.done.push(format!("stopped task {id}"));
+                    self.report.stopped_tasks.push(arn.clone());
                     self.stopped_arns.push(arn);
                 } else {
                     self.report.problems.push(format!(

@@ -126,7 +126,7 @@ impl<T: Clone> Exchange<T> {
             request.method,
             request.url,
             debug_headers(&request.headers),
-            if request.body.is_empty() { String::new() } else { format!("\n{}", request.body) }
+            if request.body.is_empty() { String::new() } else { format!("\n{}", scrub(&request.body)) }
         ));
         Next::Send { requests: vec![request] }
     }
@@ -150,7 +150,7 @@ impl<T: Clone> Exchange<T> {
             "← {} {}{}",
             if resp.status == 0 { "error".to_string() } else { resp.status.to_string() },
             resp.error.as_deref().unwrap_or(""),
-            if resp.body.is_empty() { String::new() } else { format!("\n{}", resp.body) }
+            if resp.body.is_empty() { String::new() } else { format!("\n{}", scrub(&resp.body)) }
         ));
         let retry = if (200..300).contains(&resp.status) {
             None
@@ -252,6 +252,43 @@ fn short_reason(resp: &HttpResponse) -> String {
     }
 }
 
+/// A JSON body for a debug dump, without the credentials it may carry that
+/// this process does not know as secrets: a task's container environment
+/// (DescribeTasks in stop and reap mode shows the JIT config another job put
+/// there), and GitHub's runner credentials. Other bodies are left as they are.
+pub fn scrub(body: &str) -> String {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    match (key.as_str(), value) {
+                        ("environment", serde_json::Value::Array(vars)) => {
+                            for var in vars.iter_mut() {
+                                if let Some(v) = var.get_mut("value") {
+                                    *v = serde_json::Value::from("***");
+                                }
+                            }
+                        }
+                        ("encoded_jit_config" | "token", v @ serde_json::Value::String(_)) => {
+                            *v = serde_json::Value::from("***");
+                        }
+                        (_, v) => walk(v),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(mut v) => {
+            walk(&mut v);
+            v.to_string()
+        }
+        Err(_) => body.to_string(),
+    }
+}
+
 /// Headers for a debug dump, without credentials.
 fn debug_headers(h: &BTreeMap<String, String>) -> String {
     let shown: Vec<String> = h
@@ -262,4 +299,21 @@ fn debug_headers(h: &BTreeMap<String, String>) -> String {
         })
         .collect();
     format!("[{}]", shown.join(", "))
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::scrub;
+
+    #[test]
+    fn container_environment_and_runner_credentials_are_hidden() {
+        let body = r#"{"tasks":[{"overrides":{"containerOverrides":[{"name":"runner","environment":[{"name":"ACTIONS_RUNNER_INPUT_JITCONFIG","value":"eyJzZWNyZXQ"},{"name":"FOO","value":"bar"}]}]},"lastStatus":"RUNNING"}]}"#;
+        let out = scrub(body);
+        assert!(!out.contains("eyJzZWNyZXQ") && !out.contains("bar"), "{out}");
+        assert!(out.contains("ACTIONS_RUNNER_INPUT_JITCONFIG") && out.contains("RUNNING"), "{out}");
+        let gh = scrub(r#"{"runner":{"id":1},"encoded_jit_config":"c2VjcmV0"}"#);
+        assert!(!gh.contains("c2VjcmV0"), "{gh}");
+        assert!(!scrub(r#"{"token":"AABB","expires_at":"x"}"#).contains("AABB"));
+        assert_eq!(scrub("<xml>not json</xml>"), "<xml>not json</xml>");
+    }
 }

@@ -12,7 +12,7 @@
 //! the run cannot be read (an organization runner, or a token without
 //! Actions: read) such a runner is kept, unless `max-age` is 0.
 
-use crate::cleanup::{Cleanup, Report, Step, Undo};
+use crate::cleanup::{Cleanup, Step, Undo};
 use crate::ecs::{self, Task};
 use crate::exchange::{Call, Exchange, Received};
 use crate::github::{self, Runner, WorkflowRun};
@@ -368,8 +368,16 @@ impl Reap {
             for (what, name, result) in &self.rows {
                 self.out.info(format!("{what} {name}: {result}"));
             }
+            let would_stop: Vec<String> = todo
+                .iter()
+                .filter_map(|u| if let Undo::StopTask(arn) = u { Some(arn.clone()) } else { None })
+                .collect();
+            let would_delete: Vec<String> = todo
+                .iter()
+                .filter_map(|u| if let Undo::DeleteRunner { name, .. } = u { Some(name.clone()) } else { None })
+                .collect();
             return Next::Done {
-                outputs: self.outputs(&Report::default()),
+                outputs: self.outputs(&would_stop, &would_delete),
                 summary: summary::list(&self.s, "ecs-runner reap", &self.rows),
             };
         }
@@ -388,15 +396,12 @@ impl Reap {
         }
     }
 
-    fn outputs(&self, report: &Report) -> std::collections::BTreeMap<String, String> {
+    /// `stopped_tasks` (ARNs) and `deleted_runners` (names): what was done,
+    /// or in a dry run what would have been.
+    fn outputs(&self, stopped: &[String], deleted: &[String]) -> std::collections::BTreeMap<String, String> {
         let mut o = std::collections::BTreeMap::new();
-        let stopped: Vec<String> = report
-            .done
-            .iter()
-            .filter_map(|d| d.strip_prefix("stopped task ").map(String::from))
-            .collect();
         o.insert("stopped_tasks".into(), stopped.join(","));
-        o.insert("deleted_runners".into(), report.deleted.join(","));
+        o.insert("deleted_runners".into(), deleted.join(","));
         o.insert("cluster".into(), summary::cluster_name(&self.s.cluster).to_string());
         o.insert("region".into(), self.s.region.clone());
         o
@@ -413,7 +418,7 @@ impl Reap {
         for d in &report.done {
             self.out.info(format!("Done: {d}"));
         }
-        let outputs = self.outputs(&report);
+        let outputs = self.outputs(&report.stopped_tasks, &report.deleted);
         let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
         if report.problems.is_empty() {
             Next::Done { outputs, summary: md }

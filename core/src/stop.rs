@@ -86,7 +86,7 @@ impl Stop {
         let mut outputs = BTreeMap::new();
         outputs.insert(
             "stopped_tasks".to_string(),
-            report.stopped.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>().join(","),
+            report.stopped_tasks.join(","),
         );
         outputs.insert("deleted_runners".to_string(), report.deleted.join(","));
         outputs.insert("cluster".to_string(), summary::cluster_name(&self.s.cluster).to_string());

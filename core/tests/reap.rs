@@ -134,7 +134,7 @@ fn reaps_old_idle_tasks_and_offline_orphans_only() {
     let summary = o.summary();
     assert!(summary.contains("| task | `old` | stop: 120 min old, runner not busy |"), "{summary}");
     assert!(summary.contains("busy with a job"));
-    assert_eq!(o.outputs()["stopped_tasks"], "old");
+    assert_eq!(o.outputs()["stopped_tasks"], "arn:aws:ecs:us-west-2:1:task/runners/old");
     assert_outputs_declared(o.outputs());
     assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee");
     assert_eq!(w.count(RUN5), 1, "the orphan is aged by its run, and only the orphan");
@@ -211,6 +211,8 @@ fn dry_run_lists_and_changes_nothing() {
     assert!(!w.ops().iter().any(|o| o.starts_with("github:DELETE")));
     assert!(o.summary().contains("would stop: 120 min old"), "{}", o.summary());
     assert!(o.summary().contains("would delete"));
+    assert_eq!(o.outputs()["stopped_tasks"], "arn:aws:ecs:us-west-2:1:task/runners/old", "what it would stop");
+    assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee", "what it would delete");
 }
 
 #[test]

@@ -63,7 +63,7 @@ fn with_outputs_it_stops_the_task_waits_and_deletes_the_runner() {
     assert!(reason.contains("octo/app") && reason.contains("987654"), "{reason}");
     assert_eq!(w.count(DELETE), 1);
     assert_eq!(w.count(BY_NAME), 1, "the runner from the input and the task's tag is looked up once");
-    assert_eq!(o.outputs()["stopped_tasks"], "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+    assert_eq!(o.outputs()["stopped_tasks"], TASK_ARN);
     assert_outputs_declared(o.outputs());
     assert_eq!(o.outputs()["deleted_runners"], RUNNER);
     let logs = o.visible_logs().join("\n");
