@@ -204,6 +204,33 @@ describe('fake GitHub', () => {
     assert.equal(unauth.status, 401);
   });
 
+  test('workflow runs: GET .../actions/runs/{id} answers the runs a test added, else 404', async () => {
+    const started = Date.parse('2026-01-02T03:04:05Z');
+    gh.addWorkflowRun('octo-org/hello-world', { id: 30433642, status: 'in_progress', run_started_at: started });
+    gh.addWorkflowRun('octo-org/hello-world', { id: 7, status: 'completed', run_started_at: started });
+    const r = await call('GET', `${REPO}/actions/runs/30433642`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.id, 30433642);
+    assert.equal(r.body.status, 'in_progress');
+    assert.equal(r.body.conclusion, null);
+    assert.equal(r.body.run_started_at, '2026-01-02T03:04:05Z');
+    for (const k of ['created_at', 'updated_at', 'html_url', 'run_attempt']) assert.ok(k in r.body, k);
+    assert.equal((await call('GET', `${REPO}/actions/runs/7`)).body.conclusion, 'success');
+    assert.equal((await call('GET', `${REPO}/actions/runs/8`)).status, 404);
+    assert.equal((await call('GET', '/repos/octo-org/unknown/actions/runs/7')).status, 404);
+    const noAuth = await call('GET', `${REPO}/actions/runs/7`, { headers: { ...good, authorization: 'Bearer nope' } });
+    assert.equal(noAuth.status, 401);
+    gh.addRepo('octo-org/other');
+    assert.equal((await call('GET', '/repos/octo-org/other/actions/runs/7')).status, 404, 'runs are per repository');
+    const added = gh.addRunner({ scope: 'octo-org/other', name: 'x-1-1-0123abcd', labels: ['ephemeral'], status: 'online', busy: true });
+    const listed = await call('GET', `/repos/octo-org/other/actions/runners/${added.id}`);
+    assert.equal(listed.body.status, 'online');
+    assert.equal(listed.body.busy, true);
+    gh.clear();
+    assert.equal((await call('GET', `${REPO}/actions/runs/30433642`)).status, 404, 'clear() forgets runs');
+    assert.equal((await call('GET', '/repos/octo-org/other/actions/runners')).status, 404, 'clear() forgets added repos');
+  });
+
   test('onlineAfterMs brings runners online', async () => {
     const gh2 = await startFakeGitHub({ token, repos: ['o/r'], onlineAfterMs: 200, basePath: '/api/v3' });
     try {

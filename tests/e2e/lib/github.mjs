@@ -15,6 +15,9 @@
 //   GET    {scope}/actions/runners/{id}   -> 200 runner | 404
 //   DELETE {scope}/actions/runners/{id}   -> 204 | 404 gone | 422 busy
 //   GET    /orgs/{org}/actions/runner-groups -> 200 {total_count, runner_groups}
+//   GET    /repos/{owner}/{repo}/actions/runs/{run_id} -> 200 workflow run | 404
+//          ("Get a workflow run"; runs exist only once a test adds them with
+//          `addWorkflowRun`)
 // Anything else, or an unknown repo/org: 404 {"message":"Not Found"}.
 //
 // Checks, in the order GitHub applies them, each answered like GitHub does:
@@ -56,6 +59,7 @@ export class FakeGitHub {
     if (!token) throw new Error('FakeGitHub needs the token it should accept');
     this.token = token;
     this.repos = new Set(repos.map((r) => r.toLowerCase()));
+    this.initialRepos = new Set(this.repos);
     this.orgs = new Set(orgs.map((o) => o.toLowerCase()));
     this.basePath = basePath.replace(/\/$/, '');
     /** Settable per test; `clear()` restores the value given at start. */
@@ -69,6 +73,8 @@ export class FakeGitHub {
     this.violations = [];
     /** Runners by id. */
     this.runners = new Map();
+    /** Workflow runs by `owner/repo#id` (lower-case repo). */
+    this.workflowRuns = new Map();
     /** Secrets handed out: {kind: 'jit'|'registration', value, runnerId?, scope}. */
     this.issued = [];
     this.failures = [];
@@ -96,6 +102,8 @@ export class FakeGitHub {
     this.requests.length = 0;
     this.violations.length = 0;
     this.runners.clear();
+    this.workflowRuns.clear();
+    this.repos = new Set(this.initialRepos);
     this.issued.length = 0;
     this.failures.length = 0;
     this.onlineAfterMs = this.initialOnlineAfterMs;
@@ -119,6 +127,45 @@ export class FakeGitHub {
     if (!runner) throw new Error(`no runner ${id}`);
     Object.assign(runner, patch);
     if ('status' in patch) runner.statusFixed = true;
+  }
+
+  /** Another repository that exists (until `clear()`). */
+  addRepo(repo) {
+    this.repos.add(repo.toLowerCase());
+  }
+
+  /**
+   * A runner registered some other way (an earlier workflow, by hand), e.g.
+   * `addRunner({scope: 'octo-org/hello-world', name, labels, status, busy})`.
+   * `scope` is `owner/repo` or an org name. Returns the stored runner.
+   */
+  addRunner({ scope, name, labels = ['self-hosted'], status = 'offline', busy = false, ephemeral = true }) {
+    const key = scope.includes('/') ? `repo:${scope.toLowerCase()}` : `org:${scope.toLowerCase()}`;
+    const runner = this.#createRunner(key, name, labels, 1);
+    Object.assign(runner, { status, busy, ephemeral, statusFixed: true });
+    return runner;
+  }
+
+  /**
+   * A workflow run of `repo`, answered by GET .../actions/runs/{id}:
+   * `{id, status, conclusion, run_started_at, created_at, updated_at}`; times
+   * as Date, epoch milliseconds or ISO strings. `status` is queued,
+   * in_progress or completed (docs.github.com, "Get a workflow run").
+   */
+  addWorkflowRun(repo, { id, status = 'in_progress', conclusion, run_started_at, created_at, updated_at, run_attempt = 1 }) {
+    const iso = (t) => (t === undefined || t === null ? t : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const started = iso(run_started_at ?? created_at ?? Date.now());
+    const run = {
+      id: Number(id),
+      status,
+      conclusion: conclusion === undefined ? (status === 'completed' ? 'success' : null) : conclusion,
+      run_started_at: started,
+      created_at: iso(created_at) ?? started,
+      updated_at: iso(updated_at) ?? started,
+      run_attempt,
+    };
+    this.workflowRuns.set(`${repo.toLowerCase()}#${run.id}`, run);
+    return run;
   }
 
   runnerByName(name) {
@@ -241,6 +288,8 @@ export class FakeGitHub {
       if (method !== 'GET' || !this.orgs.has(groups[1].toLowerCase())) return [404, notFound()];
       return [200, { total_count: this.runnerGroups.length, runner_groups: this.runnerGroups }];
     }
+    const runs = /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/([^/]+)$/.exec(path);
+    if (runs) return this.#workflowRun(method, `${runs[1]}/${runs[2]}`, runs[3]);
     const m = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))\/actions\/runners(?:\/([^/]+))?$/.exec(path);
     if (!m) return [404, notFound()];
     const scope = m[3] ? `org:${m[3].toLowerCase()}` : `repo:${m[1].toLowerCase()}/${m[2].toLowerCase()}`;
@@ -272,6 +321,43 @@ export class FakeGitHub {
       }
     }
     return [404, notFound()];
+  }
+
+  /** "Get a workflow run": the fields docs.github.com shows, for a stored run. */
+  #workflowRun(method, repo, id) {
+    const key = repo.toLowerCase();
+    if (method !== 'GET' || !this.repos.has(key) || !/^\d+$/.test(id)) return [404, notFound()];
+    const run = this.workflowRuns.get(`${key}#${Number(id)}`);
+    if (!run) return [404, notFound()];
+    const [owner, name] = repo.split('/');
+    const api = `${this.url}/repos/${owner}/${name}`;
+    const web = `https://github.com/${owner}/${name}`;
+    return [
+      200,
+      {
+        id: run.id,
+        name: 'e2e',
+        node_id: `WFR_${Buffer.from(String(run.id)).toString('base64')}`,
+        head_branch: 'main',
+        head_sha: '0123456789abcdef0123456789abcdef01234567',
+        path: '.github/workflows/e2e.yml',
+        run_number: 42,
+        run_attempt: run.run_attempt,
+        event: 'workflow_dispatch',
+        display_title: 'e2e',
+        status: run.status,
+        conclusion: run.conclusion,
+        workflow_id: 159038,
+        url: `${api}/actions/runs/${run.id}`,
+        html_url: `${web}/actions/runs/${run.id}`,
+        jobs_url: `${api}/actions/runs/${run.id}/jobs`,
+        pull_requests: [],
+        created_at: run.created_at,
+        updated_at: run.updated_at,
+        run_started_at: run.run_started_at,
+        repository: { id: 1296269, name, full_name: `${owner}/${name}` },
+      },
+    ];
   }
 
   #jitConfig(scope, entry) {
