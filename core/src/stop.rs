@@ -84,10 +84,7 @@ impl Stop {
 
     fn finish(&mut self, report: Report) -> Next {
         let mut outputs = BTreeMap::new();
-        outputs.insert(
-            "stopped_tasks".to_string(),
-            report.stopped_tasks.join(","),
-        );
+        outputs.insert("stopped_tasks".to_string(), report.stopped_tasks.join(","));
         outputs.insert("deleted_runners".to_string(), report.deleted.join(","));
         outputs.insert("cluster".to_string(), summary::cluster_name(&self.s.cluster).to_string());
         outputs.insert("region".to_string(), self.s.region.clone());
@@ -95,7 +92,12 @@ impl Stop {
         for (id, ending) in &report.stopped {
             rows.push(("task".into(), id.clone(), format!("stopped: {ending}")));
         }
-        for line in &report.done {
+        for name in &report.deleted {
+            rows.push(("runner".into(), name.clone(), "deleted from GitHub".into()));
+        }
+        // The rest of what was done (already stopped, already gone, busy...);
+        // the task and runner rows above already say "stopped" and "deleted".
+        for line in report.done.iter().filter(|l| !l.starts_with("stopped task ") && !l.starts_with("deleted runner ")) {
             rows.push(("note".into(), String::new(), line.clone()));
         }
         for line in &report.problems {

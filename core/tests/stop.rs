@@ -69,6 +69,8 @@ fn with_outputs_it_stops_the_task_waits_and_deletes_the_runner() {
     let logs = o.visible_logs().join("\n");
     assert!(logs.contains("stopCode UserInitiated") && logs.contains("exited with code 143"), "{logs}");
     assert!(o.summary().contains("stopped: stopCode UserInitiated"));
+    assert!(o.summary().contains(&format!("| runner | `{RUNNER}` | deleted from GitHub |")), "{}", o.summary());
+    assert!(!o.summary().contains("| note |"), "no note repeating the rows: {}", o.summary());
 }
 
 #[test]
