@@ -29,15 +29,28 @@ pub enum Undo {
     CheckTask(String),
     /// Find this run's tasks (ListTasks by startedBy, then their tags) and
     /// stop them; with a runner id, only that runner's.
-    FindTasks { runner_id: Option<String>, next_token: Option<String> },
+    FindTasks {
+        runner_id: Option<String>,
+        next_token: Option<String>,
+    },
     /// DescribeTasks of what FindTasks listed.
-    DescribeFound { arns: Vec<String>, runner_id: Option<String> },
-    DeleteRunner { id: u64, name: String },
+    DescribeFound {
+        arns: Vec<String>,
+        runner_id: Option<String>,
+    },
+    DeleteRunner {
+        id: u64,
+        name: String,
+    },
     /// Look the runner up by name, then delete it unless it is busy.
-    FindRunner { name: String },
+    FindRunner {
+        name: String,
+    },
     /// Page through the runners and remove those whose name starts with
     /// this run's prefix.
-    ListRunners { page: u32 },
+    ListRunners {
+        page: u32,
+    },
     /// Poll until the tasks stopped so far are STOPPED, then say how they
     /// ended.
     WaitStopped,
@@ -127,7 +140,10 @@ impl Cleanup {
         if self.doing.is_none() && self.thorough && !self.waited && !self.stopped_arns.is_empty() {
             self.waited = true;
             self.wait_until = now + WAIT_STOPPED_MS;
-            out.info(format!("Waiting for {} task(s) to stop", self.stopped_arns.len()));
+            out.info(format!(
+                "Waiting for {} task(s) to stop",
+                self.stopped_arns.len()
+            ));
             self.doing = Some(Undo::WaitStopped);
         }
         let Some(undo) = self.doing.clone() else {
@@ -136,7 +152,11 @@ impl Cleanup {
         let call = match &undo {
             Undo::StopTask(arn) => {
                 out.info(format!("Stopping task {}", ecs::task_id(arn)));
-                Call::ecs(tag, "StopTask", ecs::stop_task(&s.cluster, arn, &stop_reason(s, &self.reason)))
+                Call::ecs(
+                    tag,
+                    "StopTask",
+                    ecs::stop_task(&s.cluster, arn, &stop_reason(s, &self.reason)),
+                )
             }
             Undo::CheckTask(arn) => Call::ecs(
                 tag,
@@ -146,11 +166,17 @@ impl Cleanup {
             Undo::FindTasks { next_token, .. } => Call::ecs(
                 tag,
                 "ListTasks",
-                ecs::list_tasks(&s.cluster, Some(&names::started_by(s)), next_token.as_deref()),
+                ecs::list_tasks(
+                    &s.cluster,
+                    Some(&names::started_by(s)),
+                    next_token.as_deref(),
+                ),
             ),
-            Undo::DescribeFound { arns, .. } => {
-                Call::ecs(tag, "DescribeTasks", ecs::describe_tasks(&s.cluster, arns, true))
-            }
+            Undo::DescribeFound { arns, .. } => Call::ecs(
+                tag,
+                "DescribeTasks",
+                ecs::describe_tasks(&s.cluster, arns, true),
+            ),
             Undo::WaitStopped => Call::ecs(
                 tag,
                 "DescribeTasks",
@@ -158,7 +184,13 @@ impl Cleanup {
             ),
             Undo::DeleteRunner { id, name } => {
                 out.info(format!("Deleting runner {name} from GitHub"));
-                Call::github(tag, "delete runner", "DELETE", github::runner_path(&s.scope, *id), None)
+                Call::github(
+                    tag,
+                    "delete runner",
+                    "DELETE",
+                    github::runner_path(&s.scope, *id),
+                    None,
+                )
             }
             Undo::FindRunner { name } => Call::github(
                 tag,
@@ -191,7 +223,13 @@ impl Cleanup {
             Received::Stray => Step::Next(Next::Sleep { ms: 0 }),
             Received::Retry { after_ms } => {
                 self.wake = Wake::Retry;
-                Step::Next(Next::Sleep { ms: if self.cancelled { after_ms.min(1000) } else { after_ms } })
+                Step::Next(Next::Sleep {
+                    ms: if self.cancelled {
+                        after_ms.min(1000)
+                    } else {
+                        after_ms
+                    },
+                })
             }
             Received::Answer(call, resp) => {
                 if let Some(ms) = self.on_answer(s, out, &call, &resp, now) {
@@ -235,7 +273,9 @@ impl Cleanup {
     fn queue_runner(&mut self, name: &str) {
         if !name.is_empty() && !self.queued_runners.iter().any(|n| n == name) {
             self.queued_runners.push(name.to_string());
-            self.todo.push_back(Undo::FindRunner { name: name.to_string() });
+            self.todo.push_back(Undo::FindRunner {
+                name: name.to_string(),
+            });
         }
     }
 
@@ -247,9 +287,13 @@ impl Cleanup {
         }
         self.seen_tasks.push(t.arn.clone());
         if t.last_status == "STOPPED" {
-            self.report.done.push(format!("task {} was already stopped", t.id()));
+            self.report
+                .done
+                .push(format!("task {} was already stopped", t.id()));
         } else if t.desired_status == "STOPPED" {
-            self.report.done.push(format!("task {} was already stopping", t.id()));
+            self.report
+                .done
+                .push(format!("task {} was already stopping", t.id()));
             self.stopped_arns.push(t.arn.clone());
         } else {
             self.todo.push_front(Undo::StopTask(t.arn.clone()));

@@ -67,7 +67,10 @@ impl Task {
         task_id(&self.arn)
     }
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     /// The private IP: the ENI attachment's `privateIPv4Address` (awsvpc),
     /// else a container's `networkInterfaces[].privateIpv4Address`.
@@ -75,7 +78,10 @@ impl Task {
         if !self.eni_ip.is_empty() {
             return Some(&self.eni_ip);
         }
-        self.containers.iter().map(|c| c.ip.as_str()).find(|ip| !ip.is_empty())
+        self.containers
+            .iter()
+            .map(|c| c.ip.as_str())
+            .find(|ip| !ip.is_empty())
     }
     /// Past RUNNING or on its way out: it will not (or no longer) run.
     pub fn is_stopping(&self) -> bool {
@@ -144,7 +150,11 @@ pub fn parse_tasks(body: &str) -> Option<TasksAnswer> {
         .and_then(Value::as_array)
         .map(|fs| {
             fs.iter()
-                .map(|f| Failure { arn: str_of(f, "arn"), reason: str_of(f, "reason"), detail: str_of(f, "detail") })
+                .map(|f| Failure {
+                    arn: str_of(f, "arn"),
+                    reason: str_of(f, "reason"),
+                    detail: str_of(f, "detail"),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -160,7 +170,12 @@ fn parse_task(t: &Value) -> Task {
         .into_iter()
         .flatten()
         .filter(|a| a.get("type").and_then(Value::as_str) == Some("ElasticNetworkInterface"))
-        .flat_map(|a| a.get("details").and_then(Value::as_array).cloned().unwrap_or_default())
+        .flat_map(|a| {
+            a.get("details")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
         .find(|d| d.get("name").and_then(Value::as_str) == Some("privateIPv4Address"))
         .map(|d| str_of(&d, "value"))
         .unwrap_or_default();
@@ -189,7 +204,11 @@ fn parse_task(t: &Value) -> Task {
     let tags = t
         .get("tags")
         .and_then(Value::as_array)
-        .map(|ts| ts.iter().map(|x| (str_of(x, "key"), str_of(x, "value"))).collect())
+        .map(|ts| {
+            ts.iter()
+                .map(|x| (str_of(x, "key"), str_of(x, "value")))
+                .collect()
+        })
         .unwrap_or_default();
     Task {
         arn: str_of(t, "taskArn"),
@@ -243,9 +262,18 @@ pub fn parse_list_tasks(body: &str) -> Option<(Vec<String>, Option<String>)> {
     let arns = v
         .get("taskArns")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
-    let next = v.get("nextToken").and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
+    let next = v
+        .get("nextToken")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from);
     Some((arns, next))
 }
 
@@ -255,7 +283,9 @@ pub fn describe_container_instances(cluster: &str, arns: &[String]) -> Value {
 
 /// The EC2 instance ids behind container instances.
 pub fn parse_container_instances(body: &str) -> Vec<String> {
-    let Ok(v) = serde_json::from_str::<Value>(body) else { return vec![] };
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return vec![];
+    };
     v.get("containerInstances")
         .and_then(Value::as_array)
         .into_iter()

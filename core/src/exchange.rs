@@ -54,13 +54,33 @@ pub struct Call<T> {
 impl<T> Call<T> {
     /// An ECS JSON 1.1 call (ECS API reference, "Making API requests").
     pub fn ecs(tag: T, operation: &'static str, body: serde_json::Value) -> Self {
-        Call { tag, service: Service::Ecs, operation, method: "POST", path: String::new(), body: body.to_string() }
+        Call {
+            tag,
+            service: Service::Ecs,
+            operation,
+            method: "POST",
+            path: String::new(),
+            body: body.to_string(),
+        }
     }
     /// An EC2 Query API call; `body` is the form-encoded parameters.
     pub fn ec2(tag: T, operation: &'static str, body: String) -> Self {
-        Call { tag, service: Service::Ec2, operation, method: "POST", path: String::new(), body }
+        Call {
+            tag,
+            service: Service::Ec2,
+            operation,
+            method: "POST",
+            path: String::new(),
+            body,
+        }
     }
-    pub fn github(tag: T, operation: &'static str, method: &'static str, path: String, body: Option<serde_json::Value>) -> Self {
+    pub fn github(
+        tag: T,
+        operation: &'static str,
+        method: &'static str,
+        path: String,
+        body: Option<serde_json::Value>,
+    ) -> Self {
         Call {
             tag,
             service: Service::GitHub,
@@ -98,14 +118,21 @@ pub struct Exchange<T> {
 
 impl<T: Clone> Default for Exchange<T> {
     fn default() -> Self {
-        Exchange { next_id: 1, pending: None }
+        Exchange {
+            next_id: 1,
+            pending: None,
+        }
     }
 }
 
 impl<T: Clone> Exchange<T> {
     /// Send a new call (forgetting any earlier one).
     pub fn send(&mut self, s: &Settings, out: &mut Outbox, call: Call<T>, now: Millis) -> Next {
-        self.pending = Some(Pending { call, id: 0, attempt: 0 });
+        self.pending = Some(Pending {
+            call,
+            id: 0,
+            attempt: 0,
+        });
         self.resend(s, out, now)
     }
 
@@ -126,9 +153,15 @@ impl<T: Clone> Exchange<T> {
             request.method,
             request.url,
             debug_headers(&request.headers),
-            if request.body.is_empty() { String::new() } else { format!("\n{}", scrub(&request.body)) }
+            if request.body.is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", scrub(&request.body))
+            }
         ));
-        Next::Send { requests: vec![request] }
+        Next::Send {
+            requests: vec![request],
+        }
     }
 
     /// The operation in flight, for messages.
@@ -142,15 +175,25 @@ impl<T: Clone> Exchange<T> {
     }
 
     pub fn receive(&mut self, out: &mut Outbox, responses: Vec<HttpResponse>) -> Received<T> {
-        let Some(p) = self.pending.as_ref() else { return Received::Stray };
+        let Some(p) = self.pending.as_ref() else {
+            return Received::Stray;
+        };
         let Some(resp) = responses.into_iter().find(|r| r.id == p.id) else {
             return Received::Stray;
         };
         out.detail(format!(
             "← {} {}{}",
-            if resp.status == 0 { "error".to_string() } else { resp.status.to_string() },
+            if resp.status == 0 {
+                "error".to_string()
+            } else {
+                resp.status.to_string()
+            },
             resp.error.as_deref().unwrap_or(""),
-            if resp.body.is_empty() { String::new() } else { format!("\n{}", scrub(&resp.body)) }
+            if resp.body.is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", scrub(&resp.body))
+            }
         ));
         let retry = if (200..300).contains(&resp.status) {
             None
@@ -213,7 +256,13 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
         // Signing only fails for a malformed URL or header, which settings
         // validation rules out; if it ever happens, AWS answers 403 and the
         // error names the call.
-        let _ = sigv4::sign(&mut request, &s.credentials, &s.region, call.service.name(), now);
+        let _ = sigv4::sign(
+            &mut request,
+            &s.credentials,
+            &s.region,
+            call.service.name(),
+            now,
+        );
     }
     request
 }
@@ -309,8 +358,14 @@ mod scrub_tests {
     fn container_environment_and_runner_credentials_are_hidden() {
         let body = r#"{"tasks":[{"overrides":{"containerOverrides":[{"name":"runner","environment":[{"name":"ACTIONS_RUNNER_INPUT_JITCONFIG","value":"eyJzZWNyZXQ"},{"name":"FOO","value":"bar"}]}]},"lastStatus":"RUNNING"}]}"#;
         let out = scrub(body);
-        assert!(!out.contains("eyJzZWNyZXQ") && !out.contains("bar"), "{out}");
-        assert!(out.contains("ACTIONS_RUNNER_INPUT_JITCONFIG") && out.contains("RUNNING"), "{out}");
+        assert!(
+            !out.contains("eyJzZWNyZXQ") && !out.contains("bar"),
+            "{out}"
+        );
+        assert!(
+            out.contains("ACTIONS_RUNNER_INPUT_JITCONFIG") && out.contains("RUNNING"),
+            "{out}"
+        );
         let gh = scrub(r#"{"runner":{"id":1},"encoded_jit_config":"c2VjcmV0"}"#);
         assert!(!gh.contains("c2VjcmV0"), "{gh}");
         assert!(!scrub(r#"{"token":"AABB","expires_at":"x"}"#).contains("AABB"));

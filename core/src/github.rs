@@ -44,11 +44,18 @@ pub fn parse_registration_token(body: &str) -> Option<String> {
 }
 
 pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
-    format!("{}/actions/runners?name={}", scope.api_prefix(), query_escape(name))
+    format!(
+        "{}/actions/runners?name={}",
+        scope.api_prefix(),
+        query_escape(name)
+    )
 }
 
 pub fn runners_page_path(scope: &Scope, page: u32) -> String {
-    format!("{}/actions/runners?per_page=100&page={page}", scope.api_prefix())
+    format!(
+        "{}/actions/runners?per_page=100&page={page}",
+        scope.api_prefix()
+    )
 }
 
 pub fn runner_path(scope: &Scope, id: u64) -> String {
@@ -58,8 +65,16 @@ pub fn runner_path(scope: &Scope, id: u64) -> String {
 fn parse_runner(r: &Value) -> Option<Runner> {
     Some(Runner {
         id: r.get("id")?.as_u64()?,
-        name: r.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-        status: r.get("status").and_then(Value::as_str).unwrap_or("").to_string(),
+        name: r
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        status: r
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         busy: r.get("busy").and_then(Value::as_bool).unwrap_or(false),
         labels: r
             .get("labels")
@@ -78,8 +93,16 @@ pub fn parse_runner_one(body: &str) -> Option<Runner> {
 /// `{"total_count", "runners": [...]}`.
 pub fn parse_runners(body: &str) -> Option<(Vec<Runner>, u64)> {
     let v: Value = serde_json::from_str(body).ok()?;
-    let runners: Vec<Runner> = v.get("runners")?.as_array()?.iter().filter_map(parse_runner).collect();
-    let total = v.get("total_count").and_then(Value::as_u64).unwrap_or(runners.len() as u64);
+    let runners: Vec<Runner> = v
+        .get("runners")?
+        .as_array()?
+        .iter()
+        .filter_map(parse_runner)
+        .collect();
+    let total = v
+        .get("total_count")
+        .and_then(Value::as_u64)
+        .unwrap_or(runners.len() as u64);
     Some((runners, total))
 }
 
@@ -115,8 +138,14 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let time_end = rest.find(['Z', '+', '-']).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(time_end);
     let mut t = clock.split(':');
-    let (h, min) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
-    let sec = t.next().map(|s| s.split('.').next().unwrap_or("0").parse::<i64>().ok()).unwrap_or(Some(0))?;
+    let (h, min) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let sec = t
+        .next()
+        .map(|s| s.split('.').next().unwrap_or("0").parse::<i64>().ok())
+        .unwrap_or(Some(0))?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
         return None;
     }
@@ -124,9 +153,16 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
         None | Some('Z') => 0,
         Some(sign) => {
             let mut z = zone[1..].split(':');
-            let (zh, zm) = (z.next()?.parse::<i64>().ok()?, z.next().unwrap_or("0").parse::<i64>().ok()?);
+            let (zh, zm) = (
+                z.next()?.parse::<i64>().ok()?,
+                z.next().unwrap_or("0").parse::<i64>().ok()?,
+            );
             let o = zh * 3600 + zm * 60;
-            if sign == '+' { o } else { -o }
+            if sign == '+' {
+                o
+            } else {
+                -o
+            }
         }
     };
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -170,7 +206,10 @@ pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> Str
         s if s >= 500 => "GitHub had a server error; re-run the job".to_string(),
         _ => String::new(),
     };
-    let mut m = format!("GitHub {operation} for {where_} failed with HTTP {}", resp.status);
+    let mut m = format!(
+        "GitHub {operation} for {where_} failed with HTTP {}",
+        resp.status
+    );
     if !said.is_empty() {
         m.push_str(&format!(": {said}"));
     }
@@ -183,9 +222,18 @@ pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> Str
 /// GitHub's `message`, with validation `errors` when given.
 fn github_says(body: &str) -> String {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return body.chars().take(200).collect::<String>().trim().to_string();
+        return body
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .trim()
+            .to_string();
     };
-    let mut s = v.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut s = v
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if let Some(errors) = v.get("errors").and_then(Value::as_array) {
         let parts: Vec<String> = errors
             .iter()
@@ -226,9 +274,18 @@ mod tests {
     fn rfc3339_known_answers() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2020-01-22T19:33:08Z"), Some(1_579_721_588));
-        assert_eq!(parse_rfc3339("2024-02-29T23:59:59.250Z"), Some(1_709_251_199));
-        assert_eq!(parse_rfc3339("2020-01-22T21:33:08+02:00"), Some(1_579_721_588));
-        assert_eq!(parse_rfc3339("2020-01-22T17:03:08-02:30"), Some(1_579_721_588));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T23:59:59.250Z"),
+            Some(1_709_251_199)
+        );
+        assert_eq!(
+            parse_rfc3339("2020-01-22T21:33:08+02:00"),
+            Some(1_579_721_588)
+        );
+        assert_eq!(
+            parse_rfc3339("2020-01-22T17:03:08-02:30"),
+            Some(1_579_721_588)
+        );
         assert_eq!(parse_rfc3339("2020-13-22T19:33:08Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
@@ -236,8 +293,16 @@ mod tests {
     #[test]
     fn workflow_run_fields() {
         let run = parse_workflow_run(r#"{"id":30433642,"status":"completed","conclusion":"success","run_started_at":"2020-01-22T19:33:08Z","created_at":"2020-01-22T19:30:00Z"}"#).unwrap();
-        assert_eq!(run, WorkflowRun { status: "completed".into(), started_at: Some(1_579_721_588) });
-        let run = parse_workflow_run(r#"{"status":"in_progress","created_at":"1970-01-01T00:01:00Z"}"#).unwrap();
+        assert_eq!(
+            run,
+            WorkflowRun {
+                status: "completed".into(),
+                started_at: Some(1_579_721_588)
+            }
+        );
+        let run =
+            parse_workflow_run(r#"{"status":"in_progress","created_at":"1970-01-01T00:01:00Z"}"#)
+                .unwrap();
         assert_eq!(run.started_at, Some(60));
         assert_eq!(parse_workflow_run(r#"{"id":1}"#), None);
     }

@@ -4,8 +4,8 @@
 use crate::inputs;
 use crate::outbox::Outbox;
 use crate::protocol::{Action, Config, Event, Millis, Next};
-use crate::settings::Mode;
 use crate::reap::Reap;
+use crate::settings::Mode;
 use crate::start::Start;
 use crate::stop::Stop;
 
@@ -51,7 +51,10 @@ impl Machine {
                 Mode::Reap => Inner::Reap(Box::new(Reap::new(s))),
             },
         };
-        Machine { inner, first_secrets: Some(secrets) }
+        Machine {
+            inner,
+            first_secrets: Some(secrets),
+        }
     }
 
     /// Feed one event and the current time; get what to do next.

@@ -33,7 +33,13 @@ pub fn run_prefix(s: &Settings) -> String {
 /// runner id; without duplicates (GitHub compares labels case-insensitively).
 pub fn labels(s: &Settings, runner_id: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let fixed = ["self-hosted", "Linux", s.run.arch.as_str(), "ephemeral", s.name.as_str()];
+    let fixed = [
+        "self-hosted",
+        "Linux",
+        s.run.arch.as_str(),
+        "ephemeral",
+        s.name.as_str(),
+    ];
     let all = fixed
         .iter()
         .map(|l| l.to_string())
@@ -50,7 +56,12 @@ pub fn labels(s: &Settings, runner_id: &str) -> Vec<String> {
 /// RunTask `startedBy`: at most 128 of `[A-Za-z0-9-/_]`, filterable in
 /// ListTasks (ECS API reference, RunTask).
 pub fn started_by(s: &Settings) -> String {
-    let id: String = s.run.run_id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let id: String = s
+        .run
+        .run_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     format!("ecs-runner/{id}")
 }
 
@@ -61,12 +72,21 @@ pub fn started_by(s: &Settings) -> String {
 /// and job, and must not be folded into one task.
 pub fn client_token(s: &Settings, runner_id: &str, index: usize) -> String {
     let suffix = runner_id.rsplit('-').next().unwrap_or("");
-    let head = format!("ecsr-{}-{}-{}-{}", s.run.run_id, s.run.run_attempt, index, suffix);
+    let head = format!(
+        "ecsr-{}-{}-{}-{}",
+        s.run.run_id, s.run.run_attempt, index, suffix
+    );
     let job: String = s
         .run
         .job
         .chars()
-        .map(|c| if (c as u32) > 32 && (c as u32) < 127 { c } else { '_' })
+        .map(|c| {
+            if (c as u32) > 32 && (c as u32) < 127 {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let full = format!("{head}-{job}");
     if full.len() <= 64 {

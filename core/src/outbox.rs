@@ -16,14 +16,20 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(debug: bool) -> Self {
-        Outbox { debug, ..Default::default() }
+        Outbox {
+            debug,
+            ..Default::default()
+        }
     }
 
     fn push(&mut self, level: Level, message: impl Into<String>) {
         // Redacted when the action is packaged, so that a secret learnt
         // later in the same step (a JIT config read from the very answer
         // being logged) is redacted too.
-        self.logs.push(Log { level, message: message.into() });
+        self.logs.push(Log {
+            level,
+            message: message.into(),
+        });
     }
 
     pub fn info(&mut self, m: impl Into<String>) {
@@ -38,7 +44,11 @@ impl Outbox {
     /// Detail: shown with `debug: true`, else only under the runner's step
     /// debug logging.
     pub fn detail(&mut self, m: impl Into<String>) {
-        let level = if self.debug { Level::Info } else { Level::Debug };
+        let level = if self.debug {
+            Level::Info
+        } else {
+            Level::Debug
+        };
         self.push(level, m)
     }
 
@@ -72,16 +82,27 @@ impl Outbox {
     pub fn action(&mut self, next: Next) -> Action {
         let logs = std::mem::take(&mut self.logs)
             .into_iter()
-            .map(|l| Log { level: l.level, message: self.redact(&l.message) })
+            .map(|l| Log {
+                level: l.level,
+                message: self.redact(&l.message),
+            })
             .collect();
         let next = match next {
-            Next::Failed { message, outputs, summary } => Next::Failed {
+            Next::Failed {
+                message,
+                outputs,
+                summary,
+            } => Next::Failed {
                 message: self.redact(&message),
                 outputs,
                 summary: self.redact(&summary),
             },
             other => other,
         };
-        Action { secrets: std::mem::take(&mut self.new_secrets), logs, next }
+        Action {
+            secrets: std::mem::take(&mut self.new_secrets),
+            logs,
+            next,
+        }
     }
 }

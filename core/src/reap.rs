@@ -16,10 +16,10 @@ use crate::cleanup::{Cleanup, Step, Undo};
 use crate::ecs::{self, Task};
 use crate::exchange::{Call, Exchange, Received};
 use crate::github::{self, Runner, WorkflowRun};
-use crate::settings::Scope;
 use crate::names;
 use crate::outbox::Outbox;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
+use crate::settings::Scope;
 use crate::settings::Settings;
 use crate::summary;
 
@@ -86,8 +86,10 @@ impl Reap {
                 self.ex.abandon();
                 match self.cleanup.as_mut() {
                     Some(c) => {
-                        self.out.warning(format!("Got {signal}; finishing what was started"));
-                        let step = c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
+                        self.out
+                            .warning(format!("Got {signal}; finishing what was started"));
+                        let step =
+                            c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
                         self.removed(step)
                     }
                     None => Next::Failed {
@@ -103,7 +105,8 @@ impl Reap {
 
     fn begin(&mut self, now: Millis) -> Next {
         self.out.secret(&self.s.token.clone());
-        self.out.secret(&self.s.credentials.secret_access_key.clone());
+        self.out
+            .secret(&self.s.credentials.secret_access_key.clone());
         if let Some(t) = self.s.credentials.session_token.clone() {
             self.out.secret(&t);
         }
@@ -112,13 +115,21 @@ impl Reap {
             self.s.scope.display(),
             self.s.max_age_min,
             self.s.cluster,
-            if self.s.dry_run { " (dry run: nothing is changed)" } else { "" }
+            if self.s.dry_run {
+                " (dry run: nothing is changed)"
+            } else {
+                ""
+            }
         ));
         self.list_tasks(now, None)
     }
 
     fn list_tasks(&mut self, now: Millis, token: Option<&str>) -> Next {
-        let call = Call::ecs(Op::ListTasks, "ListTasks", ecs::list_tasks(&self.s.cluster, None, token));
+        let call = Call::ecs(
+            Op::ListTasks,
+            "ListTasks",
+            ecs::list_tasks(&self.s.cluster, None, token),
+        );
         self.ex.send(&self.s, &mut self.out, call, now)
     }
 
@@ -135,7 +146,14 @@ impl Reap {
 
     fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
         if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Remove, responses);
+            let step = c.on_responses(
+                &self.s,
+                &mut self.out,
+                &mut self.ex,
+                now,
+                Op::Remove,
+                responses,
+            );
             return self.removed(step);
         }
         let (call, resp) = match self.ex.receive(&mut self.out, responses) {
@@ -155,7 +173,11 @@ impl Reap {
             } else {
                 crate::start::aws_message(&call, &resp, &self.s)
             };
-            return Next::Failed { message, outputs: Default::default(), summary: String::new() };
+            return Next::Failed {
+                message,
+                outputs: Default::default(),
+                summary: String::new(),
+            };
         }
         match call.tag {
             Op::ListTasks => {
@@ -174,7 +196,8 @@ impl Reap {
                 };
                 let scope = self.s.scope.display();
                 self.tasks.extend(answer.tasks.into_iter().filter(|t| {
-                    t.tag(names::TAG_RUNNER_ID).is_some() && t.tag(names::TAG_CONTEXT) == Some(scope.as_str())
+                    t.tag(names::TAG_RUNNER_ID).is_some()
+                        && t.tag(names::TAG_CONTEXT) == Some(scope.as_str())
                 }));
                 self.describe_next(now)
             }
@@ -197,7 +220,11 @@ impl Reap {
     }
 
     fn unreadable(&self, what: &str) -> Next {
-        Next::Failed { message: format!("{what}: unreadable answer"), outputs: Default::default(), summary: String::new() }
+        Next::Failed {
+            message: format!("{what}: unreadable answer"),
+            outputs: Default::default(),
+            summary: String::new(),
+        }
     }
 
     /// DescribeTasks (with tags) 100 at a time, then the runners.
@@ -206,14 +233,24 @@ impl Reap {
             let end = (self.described + 100).min(self.listed.len());
             let chunk = self.listed[self.described..end].to_vec();
             self.described = end;
-            let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &chunk, true));
+            let call = Call::ecs(
+                Op::DescribeTasks,
+                "DescribeTasks",
+                ecs::describe_tasks(&self.s.cluster, &chunk, true),
+            );
             return self.ex.send(&self.s, &mut self.out, call, now);
         }
         self.list_runners(now)
     }
 
     fn list_runners(&mut self, now: Millis) -> Next {
-        let call = Call::github(Op::ListRunners, "list runners", "GET", github::runners_page_path(&self.s.scope, self.page), None);
+        let call = Call::github(
+            Op::ListRunners,
+            "list runners",
+            "GET",
+            github::runners_page_path(&self.s.scope, self.page),
+            None,
+        );
         self.ex.send(&self.s, &mut self.out, call, now)
     }
 
@@ -236,7 +273,11 @@ impl Reap {
             let mut ids: Vec<String> = if self.s.max_age_min == 0 {
                 Vec::new() // everything of ours is old enough
             } else {
-                self.runners.iter().filter(|r| self.is_orphan(r)).filter_map(|r| run_id_of(&r.name)).collect()
+                self.runners
+                    .iter()
+                    .filter(|r| self.is_orphan(r))
+                    .filter_map(|r| run_id_of(&r.name))
+                    .collect()
             };
             ids.sort();
             ids.dedup();
@@ -272,7 +313,8 @@ impl Reap {
             _ => RunAge::Unknown(github::error_message(call.operation, &self.s.scope, resp)),
         };
         if let RunAge::Unknown(why) = &age {
-            self.out.warning(format!("Cannot tell the age of run {id}'s runners: {why}"));
+            self.out
+                .warning(format!("Cannot tell the age of run {id}'s runners: {why}"));
         }
         self.runs.insert(id, age);
         self.next_run(now)
@@ -286,26 +328,47 @@ impl Reap {
         }
         let run = run_id_of(&r.name).unwrap_or_default();
         match self.runs.get(&run) {
-            Some(RunAge::Gone) => (true, format!("offline, no live task, run {run} no longer exists")),
-            Some(RunAge::Known(w)) if w.status == "completed" => {
-                (true, format!("offline, no live task, run {run} is completed"))
-            }
-            Some(RunAge::Known(WorkflowRun { started_at: Some(t), .. })) => {
+            Some(RunAge::Gone) => (
+                true,
+                format!("offline, no live task, run {run} no longer exists"),
+            ),
+            Some(RunAge::Known(w)) if w.status == "completed" => (
+                true,
+                format!("offline, no live task, run {run} is completed"),
+            ),
+            Some(RunAge::Known(WorkflowRun {
+                started_at: Some(t),
+                ..
+            })) => {
                 let age = (now / 1000).saturating_sub(*t) / 60;
                 if age >= max {
-                    (true, format!("offline, no live task, run {run} started {age} min ago"))
+                    (
+                        true,
+                        format!("offline, no live task, run {run} started {age} min ago"),
+                    )
                 } else {
                     (false, format!("offline, no live task in this cluster, run {run} started {age} min ago (younger than max-age)"))
                 }
             }
-            Some(RunAge::Known(_)) => (false, format!("offline, no live task, run {run} has no start time")),
-            Some(RunAge::Unknown(_)) => (false, format!("offline, no live task, age unknown (cannot read run {run})")),
-            None => (false, "offline, no live task, age unknown (organization runner; max-age 0 removes it)".into()),
+            Some(RunAge::Known(_)) => (
+                false,
+                format!("offline, no live task, run {run} has no start time"),
+            ),
+            Some(RunAge::Unknown(_)) => (
+                false,
+                format!("offline, no live task, age unknown (cannot read run {run})"),
+            ),
+            None => (
+                false,
+                "offline, no live task, age unknown (organization runner; max-age 0 removes it)"
+                    .into(),
+            ),
         }
     }
 
     fn age_min(&self, t: &Task, now: Millis) -> Option<u64> {
-        t.created_at.map(|c| (now as f64 / 1000.0 - c).max(0.0) as u64 / 60)
+        t.created_at
+            .map(|c| (now as f64 / 1000.0 - c).max(0.0) as u64 / 60)
     }
 
     fn decide(&mut self, now: Millis) -> Next {
@@ -319,11 +382,16 @@ impl Reap {
             let runner_name = t.tag(names::TAG_RUNNER_ID).unwrap_or("");
             let runner = self.runners.iter().find(|r| r.name == runner_name);
             let age = self.age_min(t, now);
-            let age_words = age.map(|a| format!("{a} min old")).unwrap_or_else(|| "age unknown".into());
+            let age_words = age
+                .map(|a| format!("{a} min old"))
+                .unwrap_or_else(|| "age unknown".into());
             let (verdict, why) = match (age, runner) {
                 (Some(a), _) if a < max => (false, format!("{age_words}, younger than max-age")),
                 (None, _) if max > 0 => (false, "ECS gave no creation time".into()),
-                (_, Some(r)) if r.busy => (false, format!("{age_words}, runner {} is busy with a job", r.name)),
+                (_, Some(r)) if r.busy => (
+                    false,
+                    format!("{age_words}, runner {} is busy with a job", r.name),
+                ),
                 _ => (true, format!("{age_words}, runner not busy")),
             };
             if verdict {
@@ -338,7 +406,9 @@ impl Reap {
         }
         for r in self.runners.iter().filter(|r| is_ours(r)) {
             let task = self.tasks.iter().find(|t| {
-                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str()) && t.desired_status != "STOPPED" && t.last_status != "STOPPED"
+                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str())
+                    && t.desired_status != "STOPPED"
+                    && t.last_status != "STOPPED"
             });
             let (verdict, why) = if r.busy {
                 (false, "busy with a job".to_string())
@@ -350,19 +420,33 @@ impl Reap {
                 match task {
                     Some(t) => match self.age_min(t, now) {
                         Some(a) if a >= max => (true, format!("offline, task {a} min old")),
-                        Some(a) => (false, format!("offline, task {a} min old, younger than max-age")),
+                        Some(a) => (
+                            false,
+                            format!("offline, task {a} min old, younger than max-age"),
+                        ),
                         None => (false, "offline, task age unknown".into()),
                     },
                     None => self.orphan_verdict(r, now),
                 }
             };
             if verdict {
-                todo.push(Undo::DeleteRunner { id: r.id, name: r.name.clone() });
+                todo.push(Undo::DeleteRunner {
+                    id: r.id,
+                    name: r.name.clone(),
+                });
             }
-            self.rows.push(("runner".into(), r.name.clone(), format!("{}: {why}", self.verb(verdict, "delete"))));
+            self.rows.push((
+                "runner".into(),
+                r.name.clone(),
+                format!("{}: {why}", self.verb(verdict, "delete")),
+            ));
         }
         if self.rows.is_empty() {
-            self.rows.push(("note".into(), String::new(), "no ecs-runner task or runner found".into()));
+            self.rows.push((
+                "note".into(),
+                String::new(),
+                "no ecs-runner task or runner found".into(),
+            ));
         }
         if self.s.dry_run || todo.is_empty() {
             for (what, name, result) in &self.rows {
@@ -370,11 +454,23 @@ impl Reap {
             }
             let would_stop: Vec<String> = todo
                 .iter()
-                .filter_map(|u| if let Undo::StopTask(arn) = u { Some(arn.clone()) } else { None })
+                .filter_map(|u| {
+                    if let Undo::StopTask(arn) = u {
+                        Some(arn.clone())
+                    } else {
+                        None
+                    }
+                })
                 .collect();
             let would_delete: Vec<String> = todo
                 .iter()
-                .filter_map(|u| if let Undo::DeleteRunner { name, .. } = u { Some(name.clone()) } else { None })
+                .filter_map(|u| {
+                    if let Undo::DeleteRunner { name, .. } = u {
+                        Some(name.clone())
+                    } else {
+                        None
+                    }
+                })
                 .collect();
             return Next::Done {
                 outputs: self.outputs(&would_stop, &would_delete),
@@ -398,11 +494,18 @@ impl Reap {
 
     /// `stopped_tasks` (ARNs) and `deleted_runners` (names): what was done,
     /// or in a dry run what would have been.
-    fn outputs(&self, stopped: &[String], deleted: &[String]) -> std::collections::BTreeMap<String, String> {
+    fn outputs(
+        &self,
+        stopped: &[String],
+        deleted: &[String],
+    ) -> std::collections::BTreeMap<String, String> {
         let mut o = std::collections::BTreeMap::new();
         o.insert("stopped_tasks".into(), stopped.join(","));
         o.insert("deleted_runners".into(), deleted.join(","));
-        o.insert("cluster".into(), summary::cluster_name(&self.s.cluster).to_string());
+        o.insert(
+            "cluster".into(),
+            summary::cluster_name(&self.s.cluster).to_string(),
+        );
         o.insert("region".into(), self.s.region.clone());
         o
     }
@@ -421,10 +524,16 @@ impl Reap {
         let outputs = self.outputs(&report.stopped_tasks, &report.deleted);
         let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
         if report.problems.is_empty() {
-            Next::Done { outputs, summary: md }
+            Next::Done {
+                outputs,
+                summary: md,
+            }
         } else {
             Next::Failed {
-                message: format!("Reap could not remove everything: {}.", report.problems.join("; ")),
+                message: format!(
+                    "Reap could not remove everything: {}.",
+                    report.problems.join("; ")
+                ),
                 outputs,
                 summary: md,
             }
@@ -437,7 +546,11 @@ impl Reap {
 pub fn is_ours(r: &Runner) -> bool {
     let has = |l: &str| r.labels.iter().any(|x| x.eq_ignore_ascii_case(l));
     let mut parts = r.name.rsplitn(4, '-');
-    let (hex, attempt, run) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (hex, attempt, run) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     let shaped = hex.len() == 8
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
         && !attempt.is_empty()
@@ -450,5 +563,8 @@ pub fn is_ours(r: &Runner) -> bool {
 
 /// The run id in a runner name `{name}-{run id}-{attempt}-{8 hex}`.
 fn run_id_of(name: &str) -> Option<String> {
-    name.rsplit('-').nth(2).filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())).map(String::from)
+    name.rsplit('-')
+        .nth(2)
+        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+        .map(String::from)
 }

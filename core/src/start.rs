@@ -113,7 +113,10 @@ impl Launch {
     }
 
     fn task_arn(&self) -> String {
-        self.task.as_ref().map(|t| t.arn.clone()).unwrap_or_default()
+        self.task
+            .as_ref()
+            .map(|t| t.arn.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -150,7 +153,12 @@ impl Start {
     pub fn with_runners(s: Settings, random: &str, count: usize) -> Self {
         let out = Outbox::new(s.debug);
         let launches = (0..count.max(1))
-            .map(|i| Launch::new(i, names::runner_id(&s, random.get(8 * i..8 * i + 8).unwrap_or(random))))
+            .map(|i| {
+                Launch::new(
+                    i,
+                    names::runner_id(&s, random.get(8 * i..8 * i + 8).unwrap_or(random)),
+                )
+            })
             .collect();
         Start {
             out,
@@ -189,12 +197,17 @@ impl Start {
     }
 
     fn runner_ids(&self) -> String {
-        self.launches.iter().map(|l| l.runner_id.as_str()).collect::<Vec<_>>().join(", ")
+        self.launches
+            .iter()
+            .map(|l| l.runner_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn begin(&mut self, now: Millis) -> Next {
         self.out.secret(&self.s.token.clone());
-        self.out.secret(&self.s.credentials.secret_access_key.clone());
+        self.out
+            .secret(&self.s.credentials.secret_access_key.clone());
         if let Some(t) = self.s.credentials.session_token.clone() {
             self.out.secret(&t);
         }
@@ -221,7 +234,14 @@ impl Start {
 
     fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
         if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_responses(&self.s, &mut self.out, &mut self.ex, now, Op::Undo, responses);
+            let step = c.on_responses(
+                &self.s,
+                &mut self.out,
+                &mut self.ex,
+                now,
+                Op::Undo,
+                responses,
+            );
             return self.cleaned(step);
         }
         match self.ex.receive(&mut self.out, responses) {
@@ -301,7 +321,9 @@ impl Start {
             Op::Subnets => match ec2::parse_subnet_ids(&resp.body) {
                 Ok(page) => {
                     self.subnets.extend(page.ids);
-                    if let (Some(token), Lookup::Tag { key, value }) = (page.next_token, &self.s.subnets) {
+                    if let (Some(token), Lookup::Tag { key, value }) =
+                        (page.next_token, &self.s.subnets)
+                    {
                         let body = ec2::describe_subnets_by_tag(key, value, Some(&token));
                         return self.send(Call::ec2(Op::Subnets, "DescribeSubnets", body), now);
                     }
@@ -312,7 +334,10 @@ impl Start {
                             self.s.region
                         ));
                     }
-                    self.out.info(format!("Subnets with tag {tag}: {}", self.subnets.join(", ")));
+                    self.out.info(format!(
+                        "Subnets with tag {tag}: {}",
+                        self.subnets.join(", ")
+                    ));
                     self.subnets_done = true;
                     self.next_lookup(now)
                 }
@@ -321,9 +346,14 @@ impl Start {
             Op::SecurityGroups => match ec2::parse_security_group_ids(&resp.body) {
                 Ok(page) => {
                     self.security_groups.extend(page.ids);
-                    if let (Some(token), Lookup::Tag { key, value }) = (page.next_token, &self.s.security_groups) {
+                    if let (Some(token), Lookup::Tag { key, value }) =
+                        (page.next_token, &self.s.security_groups)
+                    {
                         let body = ec2::describe_security_groups_by_tag(key, value, Some(&token));
-                        return self.send(Call::ec2(Op::SecurityGroups, "DescribeSecurityGroups", body), now);
+                        return self.send(
+                            Call::ec2(Op::SecurityGroups, "DescribeSecurityGroups", body),
+                            now,
+                        );
                     }
                     let tag = tag_words(&self.s.security_groups);
                     if self.security_groups.is_empty() {
@@ -332,33 +362,48 @@ impl Start {
                             self.s.region
                         ));
                     }
-                    self.out.info(format!("Security groups with tag {tag}: {}", self.security_groups.join(", ")));
+                    self.out.info(format!(
+                        "Security groups with tag {tag}: {}",
+                        self.security_groups.join(", ")
+                    ));
                     self.register(now)
                 }
-                Err(e) => self.fail(now, format!("EC2 DescribeSecurityGroups: unreadable answer: {e}")),
+                Err(e) => self.fail(
+                    now,
+                    format!("EC2 DescribeSecurityGroups: unreadable answer: {e}"),
+                ),
             },
             Op::Jit => match github::parse_jit(&resp.body) {
                 Some((id, config)) => {
                     self.out.secret(&config);
-                    let labels = names::labels(&self.s, &self.launches[self.cur].runner_id).join(",");
+                    let labels =
+                        names::labels(&self.s, &self.launches[self.cur].runner_id).join(",");
                     let l = self.l();
                     l.github_runner = Some(id);
                     l.runner_created = true;
                     l.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
                     let name = l.runner_id.clone();
-                    self.out.info(format!("Registered runner {name} with GitHub (id {id}, labels {labels})"));
+                    self.out.info(format!(
+                        "Registered runner {name} with GitHub (id {id}, labels {labels})"
+                    ));
                     self.run_task(now)
                 }
-                None => self.fail(now, "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config".into()),
+                None => self.fail(
+                    now,
+                    "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config"
+                        .into(),
+                ),
             },
             Op::RegistrationToken => match github::parse_registration_token(&resp.body) {
                 Some(token) => {
                     self.out.secret(&token);
-                    self.out.info("Got a registration token from GitHub (valid one hour)");
+                    self.out
+                        .info("Got a registration token from GitHub (valid one hour)");
                     let name = self.launches[self.cur].runner_id.clone();
                     let labels = names::labels(&self.s, &name);
                     let url = format!("{}/{}", self.s.run.server_url, self.s.scope.display());
-                    let (workdir, group) = (self.s.workdir.clone(), self.s.runner_group.to_string());
+                    let (workdir, group) =
+                        (self.s.workdir.clone(), self.s.runner_group.to_string());
                     let l = self.l();
                     l.runner_created = true;
                     l.credential_env = vec![
@@ -371,23 +416,36 @@ impl Start {
                     ];
                     self.run_task(now)
                 }
-                None => self.fail(now, "GitHub registration-token: answer without token".into()),
+                None => self.fail(
+                    now,
+                    "GitHub registration-token: answer without token".into(),
+                ),
             },
             Op::RunTask => self.on_run_task(now, &resp.body),
             Op::DescribeTasks => self.on_describe(now, &resp.body),
             Op::ContainerInstances => {
                 let ids = ecs::parse_container_instances(&resp.body);
                 if ids.is_empty() {
-                    self.out.warning("The task's container instance has no EC2 instance id; ipaddr is empty.");
+                    self.out.warning(
+                        "The task's container instance has no EC2 instance id; ipaddr is empty.",
+                    );
                     return self.next_ip(now);
                 }
-                let call = Call::ec2(Op::Instances, "DescribeInstances", ec2::describe_instances(&ids));
+                let call = Call::ec2(
+                    Op::Instances,
+                    "DescribeInstances",
+                    ec2::describe_instances(&ids),
+                );
                 self.send(call, now)
             }
             Op::Instances => {
                 match ec2::parse_instance_private_ips(&resp.body) {
-                    Ok(found) if !found.private_ips.is_empty() => self.l().ip = found.private_ips[0].1.clone(),
-                    _ => self.out.warning("DescribeInstances gave no private IP; ipaddr is empty."),
+                    Ok(found) if !found.private_ips.is_empty() => {
+                        self.l().ip = found.private_ips[0].1.clone()
+                    }
+                    _ => self
+                        .out
+                        .warning("DescribeInstances gave no private IP; ipaddr is empty."),
                 }
                 self.next_ip(now)
             }
@@ -447,14 +505,21 @@ impl Start {
     }
 
     fn awsvpc(&self) -> bool {
-        self.task_definition.as_ref().map(|t| t.network_mode == "awsvpc").unwrap_or(false)
+        self.task_definition
+            .as_ref()
+            .map(|t| t.network_mode == "awsvpc")
+            .unwrap_or(false)
     }
 
     /// Look up subnets, then security groups, by tag where asked.
     fn next_lookup(&mut self, now: Millis) -> Next {
         if self.awsvpc() {
             if let (Lookup::Tag { key, value }, false) = (&self.s.subnets, self.subnets_done) {
-                let call = Call::ec2(Op::Subnets, "DescribeSubnets", ec2::describe_subnets_by_tag(key, value, None));
+                let call = Call::ec2(
+                    Op::Subnets,
+                    "DescribeSubnets",
+                    ec2::describe_subnets_by_tag(key, value, None),
+                );
                 return self.send(call, now);
             }
             if let Lookup::Tag { key, value } = &self.s.security_groups {
@@ -476,7 +541,13 @@ impl Start {
             Registration::Jit => {
                 let labels = names::labels(&self.s, &name);
                 let body = github::jit_body(&name, self.s.runner_group, &labels, &self.s.workdir);
-                Call::github(Op::Jit, "generate-jitconfig", "POST", github::jit_path(&self.s.scope), Some(body))
+                Call::github(
+                    Op::Jit,
+                    "generate-jitconfig",
+                    "POST",
+                    github::jit_path(&self.s.scope),
+                    Some(body),
+                )
             }
             Registration::Token => Call::github(
                 Op::RegistrationToken,
@@ -562,9 +633,16 @@ impl Start {
         };
         let Some(task) = answer.tasks.into_iter().next() else {
             // HTTP 200 with nothing started: failures[] says why.
-            let reasons: Vec<String> =
-                answer.failures.iter().map(|f| ecs::failure_advice(f, &self.s.cluster)).collect();
-            let why = if reasons.is_empty() { "ECS gave no reason".to_string() } else { reasons.join("; ") };
+            let reasons: Vec<String> = answer
+                .failures
+                .iter()
+                .map(|f| ecs::failure_advice(f, &self.s.cluster))
+                .collect();
+            let why = if reasons.is_empty() {
+                "ECS gave no reason".to_string()
+            } else {
+                reasons.join("; ")
+            };
             return self.fail(now, format!("ECS RunTask started no task: {why}."));
         };
         self.out.info(format!(
@@ -573,7 +651,8 @@ impl Start {
             summary::console_url(&self.s, task.id())
         ));
         if !task.last_status.is_empty() {
-            self.out.info(format!("Task {}: {} (0s)", task.id(), task.last_status));
+            self.out
+                .info(format!("Task {}: {} (0s)", task.id(), task.last_status));
         }
         self.l().task = Some(task);
         self.cur += 1;
@@ -597,9 +676,17 @@ impl Start {
             return self.timed_out(now);
         }
         // The tasks not RUNNING yet, all in one call (up to 100 per call).
-        let arns: Vec<String> =
-            self.launches.iter().filter(|l| l.running_after_ms.is_none()).map(Launch::task_arn).collect();
-        let call = Call::ecs(Op::DescribeTasks, "DescribeTasks", ecs::describe_tasks(&self.s.cluster, &arns, false));
+        let arns: Vec<String> = self
+            .launches
+            .iter()
+            .filter(|l| l.running_after_ms.is_none())
+            .map(Launch::task_arn)
+            .collect();
+        let call = Call::ecs(
+            Op::DescribeTasks,
+            "DescribeTasks",
+            ecs::describe_tasks(&self.s.cluster, &arns, false),
+        );
         self.send(call, now)
     }
 
@@ -638,19 +725,33 @@ impl Start {
                 let missing = answer.failures.iter().any(|f| f.reason == "MISSING");
                 if since < MISSING_GRACE_MS {
                     if missing {
-                        self.out.detail(format!("Task {} not visible yet ({secs}s)", ecs::task_id(&arn)));
+                        self.out.detail(format!(
+                            "Task {} not visible yet ({secs}s)",
+                            ecs::task_id(&arn)
+                        ));
                     }
                     continue;
                 }
-                return self.fail(now, format!(
-                    "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
-                    ecs::task_id(&arn)
-                ));
+                return self.fail(
+                    now,
+                    format!(
+                        "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
+                        ecs::task_id(&arn)
+                    ),
+                );
             };
             let task = tasks.swap_remove(pos);
-            let previous = self.launches[i].task.as_ref().map(|t| t.last_status.clone()).unwrap_or_default();
+            let previous = self.launches[i]
+                .task
+                .as_ref()
+                .map(|t| t.last_status.clone())
+                .unwrap_or_default();
             if task.last_status != previous {
-                self.out.info(format!("Task {}: {} ({secs}s)", task.id(), task.last_status));
+                self.out.info(format!(
+                    "Task {}: {} ({secs}s)",
+                    task.id(),
+                    task.last_status
+                ));
             }
             let stopping = task.is_stopping();
             let status = task.last_status.clone();
@@ -698,7 +799,8 @@ impl Start {
             );
             return self.send(call, now);
         }
-        self.out.warning("ECS reports no private IP for the task; ipaddr is empty.");
+        self.out
+            .warning("ECS reports no private IP for the task; ipaddr is empty.");
         self.next_ip(now)
     }
 
@@ -716,7 +818,10 @@ impl Start {
             self.stage = Stage::WaitOnline;
             self.poll_ms = FIRST_POLL_MS;
             self.cur = 0;
-            self.out.info(format!("Waiting for runner {} to come online in GitHub", self.runner_ids()));
+            self.out.info(format!(
+                "Waiting for runner {} to come online in GitHub",
+                self.runner_ids()
+            ));
             return self.check_runner(now);
         }
         self.finish()
@@ -739,12 +844,14 @@ impl Start {
         let l = &self.launches[self.cur];
         let runner = match l.github_runner {
             Some(_) => github::parse_runner_one(body),
-            None => github::parse_runners(body).and_then(|(rs, _)| rs.into_iter().find(|r| r.name == l.runner_id)),
+            None => github::parse_runners(body)
+                .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == l.runner_id)),
         };
         match runner {
             Some(r) if r.status == "online" => {
                 let secs = now.saturating_sub(l.run_task_at) / 1000;
-                self.out.info(format!("Runner {} is online in GitHub ({secs}s)", r.name));
+                self.out
+                    .info(format!("Runner {} is online in GitHub ({secs}s)", r.name));
                 let l = self.l();
                 if l.github_runner.is_none() {
                     l.github_runner = Some(r.id);
@@ -762,7 +869,9 @@ impl Start {
     /// The outputs; with several runners each value lists them in order,
     /// comma-separated.
     fn outputs(&self) -> BTreeMap<String, String> {
-        let each = |f: &dyn Fn(&Launch) -> String| self.launches.iter().map(f).collect::<Vec<_>>().join(",");
+        let each = |f: &dyn Fn(&Launch) -> String| {
+            self.launches.iter().map(f).collect::<Vec<_>>().join(",")
+        };
         let runner = each(&|l| l.runner_id.clone());
         let arn = each(&|l| l.task_arn());
         let id = each(&|l| l.task_id().to_string());
@@ -779,7 +888,10 @@ impl Start {
             ("task_id", id.clone()),
             ("aws_task_id", id),
             ("ipaddr", each(&|l| l.ip.clone())),
-            ("cluster", summary::cluster_name(&self.s.cluster).to_string()),
+            (
+                "cluster",
+                summary::cluster_name(&self.s.cluster).to_string(),
+            ),
             ("region", self.s.region.clone()),
         ] {
             o.insert(k.to_string(), v);
@@ -811,7 +923,11 @@ impl Start {
                 l.runner_id
             ));
         }
-        let status = if self.s.wait_for_registration { "RUNNING, runner online" } else { "RUNNING" };
+        let status = if self.s.wait_for_registration {
+            "RUNNING, runner online"
+        } else {
+            "RUNNING"
+        };
         Next::Done {
             outputs: self.outputs(),
             summary: summary::table(&self.s, &self.rows(status), None),
@@ -823,7 +939,13 @@ impl Start {
     }
 
     /// Undo what was created, then fail with `message` and what was undone.
-    fn fail_with(&mut self, now: Millis, message: String, find_task: bool, cancelled: bool) -> Next {
+    fn fail_with(
+        &mut self,
+        now: Millis,
+        message: String,
+        find_task: bool,
+        cancelled: bool,
+    ) -> Next {
         // `find_task`: the current launch's RunTask went unanswered.
         let unanswered = if find_task { Some(self.cur) } else { None };
         let mut todo = Vec::new();
@@ -833,17 +955,23 @@ impl Start {
                     todo.push(Undo::StopTask(t.arn.clone()))
                 }
                 Some(_) => {}
-                None if unanswered == Some(i) => {
-                    todo.push(Undo::FindTasks { runner_id: Some(l.runner_id.clone()), next_token: None })
-                }
+                None if unanswered == Some(i) => todo.push(Undo::FindTasks {
+                    runner_id: Some(l.runner_id.clone()),
+                    next_token: None,
+                }),
                 None => {}
             }
         }
         for l in &self.launches {
             if l.runner_created {
                 match l.github_runner {
-                    Some(id) => todo.push(Undo::DeleteRunner { id, name: l.runner_id.clone() }),
-                    None => todo.push(Undo::FindRunner { name: l.runner_id.clone() }),
+                    Some(id) => todo.push(Undo::DeleteRunner {
+                        id,
+                        name: l.runner_id.clone(),
+                    }),
+                    None => todo.push(Undo::FindRunner {
+                        name: l.runner_id.clone(),
+                    }),
                 }
             }
         }
@@ -905,11 +1033,19 @@ pub fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> Stri
         return format!(
             "{what} failed: {} (is the endpoint {} reachable?)",
             resp.error.as_deref().unwrap_or("no answer"),
-            if call.service == crate::exchange::Service::Ecs { &s.endpoints.ecs } else { &s.endpoints.ec2 }
+            if call.service == crate::exchange::Service::Ecs {
+                &s.endpoints.ecs
+            } else {
+                &s.endpoints.ec2
+            }
         );
     }
     let err = aws_error::parse(resp);
-    let mut m = format!("{what} failed: {}: {}", err.code, err.message.trim_end_matches('.'));
+    let mut m = format!(
+        "{what} failed: {}: {}",
+        err.code,
+        err.message.trim_end_matches('.')
+    );
     if let Some(a) = aws_error::advice(service, call.operation, &err) {
         m.push_str(&format!(". Likely fix: {a}"));
     }

@@ -29,7 +29,10 @@ impl Stop {
         if let Some(arn) = &s.task_arn {
             todo.push(Undo::CheckTask(arn.clone()));
         } else {
-            todo.push(Undo::FindTasks { runner_id: s.runner_id.clone(), next_token: None });
+            todo.push(Undo::FindTasks {
+                runner_id: s.runner_id.clone(),
+                next_token: None,
+            });
         }
         if let Some(name) = &s.runner_id {
             todo.push(Undo::FindRunner { name: name.clone() });
@@ -38,18 +41,27 @@ impl Stop {
             todo.push(Undo::ListRunners { page: 1 });
         }
         let cleanup = Cleanup::new("stop requested", todo, true, false);
-        Stop { out: Outbox::new(s.debug), ex: Exchange::default(), cleanup, s }
+        Stop {
+            out: Outbox::new(s.debug),
+            ex: Exchange::default(),
+            cleanup,
+            s,
+        }
     }
 
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
         let step = match event {
             Event::Start => self.begin(now),
             Event::Responses { responses } => self.on_responses(now, responses),
-            Event::Woke => self.cleanup.on_wake(&self.s, &mut self.out, &mut self.ex, now, Remove),
+            Event::Woke => self
+                .cleanup
+                .on_wake(&self.s, &mut self.out, &mut self.ex, now, Remove),
             Event::Cancel { signal } => {
-                self.out.warning(format!("Got {signal}; finishing the stop first"));
+                self.out
+                    .warning(format!("Got {signal}; finishing the stop first"));
                 self.ex.abandon();
-                self.cleanup.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Remove)
+                self.cleanup
+                    .on_cancel(&self.s, &mut self.out, &mut self.ex, now, Remove)
             }
         };
         let next = match step {
@@ -61,7 +73,8 @@ impl Stop {
 
     fn begin(&mut self, now: Millis) -> Step {
         self.out.secret(&self.s.token.clone());
-        self.out.secret(&self.s.credentials.secret_access_key.clone());
+        self.out
+            .secret(&self.s.credentials.secret_access_key.clone());
         if let Some(t) = self.s.credentials.session_token.clone() {
             self.out.secret(&t);
         }
@@ -74,19 +87,28 @@ impl Stop {
             (None, Some(r)) => format!("runner {r} and its task"),
             (Some(t), Some(r)) => format!("task {t} and runner {r}"),
         };
-        self.out.info(format!("Stopping {what} in cluster {} for {}", self.s.cluster, self.s.scope.display()));
-        self.cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Remove)
+        self.out.info(format!(
+            "Stopping {what} in cluster {} for {}",
+            self.s.cluster,
+            self.s.scope.display()
+        ));
+        self.cleanup
+            .resume(&self.s, &mut self.out, &mut self.ex, now, Remove)
     }
 
     fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Step {
-        self.cleanup.on_responses(&self.s, &mut self.out, &mut self.ex, now, Remove, responses)
+        self.cleanup
+            .on_responses(&self.s, &mut self.out, &mut self.ex, now, Remove, responses)
     }
 
     fn finish(&mut self, report: Report) -> Next {
         let mut outputs = BTreeMap::new();
         outputs.insert("stopped_tasks".to_string(), report.stopped_tasks.join(","));
         outputs.insert("deleted_runners".to_string(), report.deleted.join(","));
-        outputs.insert("cluster".to_string(), summary::cluster_name(&self.s.cluster).to_string());
+        outputs.insert(
+            "cluster".to_string(),
+            summary::cluster_name(&self.s.cluster).to_string(),
+        );
         outputs.insert("region".to_string(), self.s.region.clone());
         let mut rows: Vec<(String, String, String)> = Vec::new();
         for (id, ending) in &report.stopped {
@@ -97,14 +119,22 @@ impl Stop {
         }
         // The rest of what was done (already stopped, already gone, busy...);
         // the task and runner rows above already say "stopped" and "deleted".
-        for line in report.done.iter().filter(|l| !l.starts_with("stopped task ") && !l.starts_with("deleted runner ")) {
+        for line in report
+            .done
+            .iter()
+            .filter(|l| !l.starts_with("stopped task ") && !l.starts_with("deleted runner "))
+        {
             rows.push(("note".into(), String::new(), line.clone()));
         }
         for line in &report.problems {
             rows.push(("problem".into(), String::new(), line.clone()));
         }
         if rows.is_empty() {
-            rows.push(("note".into(), String::new(), "nothing of this run was found: nothing to do".into()));
+            rows.push((
+                "note".into(),
+                String::new(),
+                "nothing of this run was found: nothing to do".into(),
+            ));
         }
         for line in &report.done {
             self.out.info(format!("Done: {line}"));
@@ -112,10 +142,16 @@ impl Stop {
         let md = summary::list(&self.s, "ecs-runner stop", &rows);
         if report.problems.is_empty() {
             self.out.info("Stop finished");
-            Next::Done { outputs, summary: md }
+            Next::Done {
+                outputs,
+                summary: md,
+            }
         } else {
             Next::Failed {
-                message: format!("Stop could not remove everything: {}.", report.problems.join("; ")),
+                message: format!(
+                    "Stop could not remove everything: {}.",
+                    report.problems.join("; ")
+                ),
                 outputs,
                 summary: md,
             }

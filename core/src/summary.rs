@@ -47,7 +47,9 @@ pub fn table(s: &Settings, rows: &[Row], failure: Option<&str>) -> String {
             task,
             if r.ip.is_empty() { "—" } else { &r.ip },
             cell(&r.status),
-            r.secs_to_running.map(|x| x.to_string()).unwrap_or_else(|| "—".into())
+            r.secs_to_running
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "—".into())
         ));
     }
     md.push_str(&format!(
@@ -74,8 +76,17 @@ fn cell(s: &str) -> String {
 pub fn list(s: &Settings, heading: &str, rows: &[(String, String, String)]) -> String {
     let mut md = format!("### {heading}\n\n| What | Name | Result |\n|---|---|---|\n");
     for (what, name, result) in rows {
-        let name = if name.is_empty() { "—".to_string() } else { format!("`{}`", cell(name)) };
-        md.push_str(&format!("| {} | {} | {} |\n", cell(what), name, cell(result)));
+        let name = if name.is_empty() {
+            "—".to_string()
+        } else {
+            format!("`{}`", cell(name))
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(what),
+            name,
+            cell(result)
+        ));
     }
     md.push_str(&format!(
         "\nCluster `{}` in `{}`, runners of `{}`.\n",

@@ -2,8 +2,8 @@
 
 mod support;
 
-use ecs_runner_core::reap::{is_ours, Reap};
 use ecs_runner_core::github::Runner;
+use ecs_runner_core::reap::{is_ours, Reap};
 use ecs_runner_core::settings::Mode;
 use serde_json::{json, Value};
 use support::*;
@@ -29,7 +29,10 @@ fn runner(name: &str, id: u64, status: &str, busy: bool) -> Value {
 
 fn world() -> World {
     let mut w = World::default();
-    w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": ["old", "young", "busy", "foreign", "untagged"]})));
+    w.queue(
+        "ecs:ListTasks",
+        Reply::ok(json!({"taskArns": ["old", "young", "busy", "foreign", "untagged"]})),
+    );
     let mut untagged = task_json("RUNNING", "RUNNING");
     untagged["taskArn"] = json!("arn:aws:ecs:us-west-2:1:task/runners/untagged");
     w.queue(
@@ -44,17 +47,24 @@ fn world() -> World {
     );
     w.queue(
         PAGE1,
-        Reply(200, json!({"total_count": 6, "runners": [
-            runner("gh-1-1-aaaaaaaa", 1, "online", false),
-            runner("gh-2-1-bbbbbbbb", 2, "offline", false),
-            runner("gh-3-1-cccccccc", 3, "online", true),
-            runner("gh-5-1-eeeeeeee", 5, "offline", false),
-            runner("my-own-runner", 6, "offline", false),
-            runner("gh-6-1-ffffffff", 7, "offline", true)
-        ]}).to_string()),
+        Reply(
+            200,
+            json!({"total_count": 6, "runners": [
+                runner("gh-1-1-aaaaaaaa", 1, "online", false),
+                runner("gh-2-1-bbbbbbbb", 2, "offline", false),
+                runner("gh-3-1-cccccccc", 3, "online", true),
+                runner("gh-5-1-eeeeeeee", 5, "offline", false),
+                runner("my-own-runner", 6, "offline", false),
+                runner("gh-6-1-ffffffff", 7, "offline", true)
+            ]})
+            .to_string(),
+        ),
     );
     for id in [1, 5] {
-        w.queue(&format!("github:DELETE /repos/octo/app/actions/runners/{id}"), Reply(204, String::new()));
+        w.queue(
+            &format!("github:DELETE /repos/octo/app/actions/runners/{id}"),
+            Reply(204, String::new()),
+        );
     }
     // gh-5's task is gone; its run finished long ago.
     w.queue(RUN5, workflow_run("completed", 300));
@@ -69,7 +79,12 @@ fn workflow_run(status: &str, minutes_ago: u64) -> Reply {
     // Seconds since the epoch to RFC 3339, for whole days plus time of day.
     let (days, rest) = (started / 86_400, started % 86_400);
     let (y, m, d) = civil(days as i64);
-    let at = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60);
+    let at = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    );
     Reply(200, json!({"id": 5, "status": status, "conclusion": null, "run_started_at": at, "created_at": at}).to_string())
 }
 
@@ -90,14 +105,27 @@ fn civil(z: i64) -> (i64, i64, i64) {
 fn orphan_world(run: Reply) -> World {
     let mut w = World::default();
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
-    w.queue(PAGE1, Reply(200, json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]}).to_string()));
-    w.queue("github:DELETE /repos/octo/app/actions/runners/5", Reply(204, String::new()));
+    w.queue(
+        PAGE1,
+        Reply(
+            200,
+            json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]})
+                .to_string(),
+        ),
+    );
+    w.queue(
+        "github:DELETE /repos/octo/app/actions/runners/5",
+        Reply(204, String::new()),
+    );
     w.queue(RUN5, run);
     w
 }
 
 fn deletes(w: &World) -> usize {
-    w.ops().iter().filter(|o| o.starts_with("github:DELETE")).count()
+    w.ops()
+        .iter()
+        .filter(|o| o.starts_with("github:DELETE"))
+        .count()
 }
 
 fn reap_settings(max_age: u64, dry_run: bool) -> ecs_runner_core::settings::Settings {
@@ -112,7 +140,15 @@ fn stops(w: &World) -> Vec<String> {
     w.requests
         .iter()
         .filter(|r| op(r) == "ecs:StopTask")
-        .map(|r| json_body(r)["task"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .map(|r| {
+            json_body(r)["task"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -122,22 +158,51 @@ fn reaps_old_idle_tasks_and_offline_orphans_only() {
     let mut m = Reap::new(reap_settings(60, false));
     let o = drive(&mut m, &mut w);
     assert!(o.done(), "{:?}", o.last);
-    assert!(json_body(w.first("ecs:ListTasks")).get("startedBy").is_none());
-    assert_eq!(json_body(w.first("ecs:DescribeTasks"))["include"], json!(["TAGS"]));
-    assert_eq!(stops(&w), ["old"], "young, busy, other repos and untagged tasks survive");
-    let deletes: Vec<String> = w.ops().into_iter().filter(|o| o.starts_with("github:DELETE")).collect();
+    assert!(json_body(w.first("ecs:ListTasks"))
+        .get("startedBy")
+        .is_none());
+    assert_eq!(
+        json_body(w.first("ecs:DescribeTasks"))["include"],
+        json!(["TAGS"])
+    );
+    assert_eq!(
+        stops(&w),
+        ["old"],
+        "young, busy, other repos and untagged tasks survive"
+    );
+    let deletes: Vec<String> = w
+        .ops()
+        .into_iter()
+        .filter(|o| o.starts_with("github:DELETE"))
+        .collect();
     assert_eq!(
         deletes,
-        ["github:DELETE /repos/octo/app/actions/runners/1", "github:DELETE /repos/octo/app/actions/runners/5"],
+        [
+            "github:DELETE /repos/octo/app/actions/runners/1",
+            "github:DELETE /repos/octo/app/actions/runners/5"
+        ],
         "the old task's runner and the offline orphan; not the busy, young or foreign-named ones"
     );
     let summary = o.summary();
-    assert!(summary.contains("| task | `old` | stop: 120 min old, runner not busy |"), "{summary}");
+    assert!(
+        summary.contains("| task | `old` | stop: 120 min old, runner not busy |"),
+        "{summary}"
+    );
     assert!(summary.contains("busy with a job"));
-    assert_eq!(o.outputs()["stopped_tasks"], "arn:aws:ecs:us-west-2:1:task/runners/old");
+    assert_eq!(
+        o.outputs()["stopped_tasks"],
+        "arn:aws:ecs:us-west-2:1:task/runners/old"
+    );
     assert_outputs_declared(o.outputs());
-    assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee");
-    assert_eq!(w.count(RUN5), 1, "the orphan is aged by its run, and only the orphan");
+    assert_eq!(
+        o.outputs()["deleted_runners"],
+        "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee"
+    );
+    assert_eq!(
+        w.count(RUN5),
+        1,
+        "the orphan is aged by its run, and only the orphan"
+    );
     assert!(summary.contains("run 5 is completed"), "{summary}");
 }
 
@@ -146,13 +211,26 @@ fn an_orphan_of_a_young_run_is_kept_and_of_an_old_run_deleted() {
     let mut w = orphan_world(workflow_run("in_progress", 10));
     let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
     assert!(o.done(), "{:?}", o.last);
-    assert_eq!(deletes(&w), 0, "its task may still be starting in another cluster");
-    assert!(o.summary().contains("run 5 started 10 min ago (younger than max-age)"), "{}", o.summary());
+    assert_eq!(
+        deletes(&w),
+        0,
+        "its task may still be starting in another cluster"
+    );
+    assert!(
+        o.summary()
+            .contains("run 5 started 10 min ago (younger than max-age)"),
+        "{}",
+        o.summary()
+    );
 
     let mut w = orphan_world(workflow_run("in_progress", 61));
     let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
     assert_eq!(deletes(&w), 1);
-    assert!(o.summary().contains("run 5 started 61 min ago"), "{}", o.summary());
+    assert!(
+        o.summary().contains("run 5 started 61 min ago"),
+        "{}",
+        o.summary()
+    );
 }
 
 #[test]
@@ -165,9 +243,16 @@ fn an_orphan_whose_run_is_gone_is_deleted() {
 
 #[test]
 fn an_orphan_whose_run_cannot_be_read_is_kept_and_the_permission_named() {
-    let mut w = orphan_world(Reply(403, json!({"message": "Resource not accessible by personal access token"}).to_string()));
+    let mut w = orphan_world(Reply(
+        403,
+        json!({"message": "Resource not accessible by personal access token"}).to_string(),
+    ));
     let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
-    assert!(o.done(), "a reap that keeps what it cannot judge still succeeds: {:?}", o.last);
+    assert!(
+        o.done(),
+        "a reap that keeps what it cannot judge still succeeds: {:?}",
+        o.last
+    );
     assert_eq!(deletes(&w), 0);
     let logs = o.visible_logs().join("\n");
     assert!(logs.contains("Actions: read"), "{logs}");
@@ -188,7 +273,10 @@ fn organization_orphans_are_kept_unless_max_age_is_zero() {
             "github:GET /orgs/octo/actions/runners?per_page=100&page=1",
             Reply(200, json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]}).to_string()),
         );
-        w.queue("github:DELETE /orgs/octo/actions/runners/5", Reply(204, String::new()));
+        w.queue(
+            "github:DELETE /orgs/octo/actions/runners/5",
+            Reply(204, String::new()),
+        );
         w
     };
     let mut w = orgs_world();
@@ -209,16 +297,31 @@ fn dry_run_lists_and_changes_nothing() {
     assert!(o.done());
     assert!(stops(&w).is_empty());
     assert!(!w.ops().iter().any(|o| o.starts_with("github:DELETE")));
-    assert!(o.summary().contains("would stop: 120 min old"), "{}", o.summary());
+    assert!(
+        o.summary().contains("would stop: 120 min old"),
+        "{}",
+        o.summary()
+    );
     assert!(o.summary().contains("would delete"));
-    assert_eq!(o.outputs()["stopped_tasks"], "arn:aws:ecs:us-west-2:1:task/runners/old", "what it would stop");
-    assert_eq!(o.outputs()["deleted_runners"], "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee", "what it would delete");
+    assert_eq!(
+        o.outputs()["stopped_tasks"],
+        "arn:aws:ecs:us-west-2:1:task/runners/old",
+        "what it would stop"
+    );
+    assert_eq!(
+        o.outputs()["deleted_runners"],
+        "gh-1-1-aaaaaaaa,gh-5-1-eeeeeeee",
+        "what it would delete"
+    );
 }
 
 #[test]
 fn max_age_zero_takes_every_idle_one() {
     let mut w = world();
-    w.queue("github:DELETE /repos/octo/app/actions/runners/2", Reply(204, String::new()));
+    w.queue(
+        "github:DELETE /repos/octo/app/actions/runners/2",
+        Reply(204, String::new()),
+    );
     let mut m = Reap::new(reap_settings(0, false));
     let o = drive(&mut m, &mut w);
     assert!(o.done(), "{:?}", o.last);
@@ -234,9 +337,27 @@ fn recognises_runner_names_and_labels() {
         busy: false,
         labels: labels.iter().map(|s| s.to_string()).collect(),
     };
-    assert!(is_ours(&r("github-ecs-runner-123-1-0a1b2c3d", &["ephemeral", "github-ecs-runner-123-1-0a1b2c3d"])));
-    assert!(!is_ours(&r("github-ecs-runner-123-1-0a1b2c3d", &["github-ecs-runner-123-1-0a1b2c3d"])), "not ephemeral");
-    assert!(!is_ours(&r("build-box-1-2", &["ephemeral", "build-box-1-2"])), "wrong shape");
-    assert!(!is_ours(&r("x-12-1-nothex!!", &["ephemeral", "x-12-1-nothex!!"])));
-    assert!(!is_ours(&r("123-1-0a1b2c3d", &["ephemeral", "123-1-0a1b2c3d"])), "no name part");
+    assert!(is_ours(&r(
+        "github-ecs-runner-123-1-0a1b2c3d",
+        &["ephemeral", "github-ecs-runner-123-1-0a1b2c3d"]
+    )));
+    assert!(
+        !is_ours(&r(
+            "github-ecs-runner-123-1-0a1b2c3d",
+            &["github-ecs-runner-123-1-0a1b2c3d"]
+        )),
+        "not ephemeral"
+    );
+    assert!(
+        !is_ours(&r("build-box-1-2", &["ephemeral", "build-box-1-2"])),
+        "wrong shape"
+    );
+    assert!(!is_ours(&r(
+        "x-12-1-nothex!!",
+        &["ephemeral", "x-12-1-nothex!!"]
+    )));
+    assert!(
+        !is_ours(&r("123-1-0a1b2c3d", &["ephemeral", "123-1-0a1b2c3d"])),
+        "no name part"
+    );
 }

@@ -17,12 +17,22 @@ fn env_of(run_task: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["value"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 fn tag(run_task: &Value, key: &str) -> Option<String> {
-    run_task["tags"].as_array().unwrap().iter().find(|t| t["key"] == key).map(|t| t["value"].as_str().unwrap().to_string())
+    run_task["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == key)
+        .map(|t| t["value"].as_str().unwrap().to_string())
 }
 
 #[test]
@@ -62,7 +72,15 @@ fn happy_path_by_tags_registers_runs_and_reports() {
     assert_eq!(jit["work_folder"], "_workdir");
     assert_eq!(
         jit["labels"],
-        json!(["self-hosted", "Linux", "X64", "ephemeral", "gh", "big", runner]),
+        json!([
+            "self-hosted",
+            "Linux",
+            "X64",
+            "ephemeral",
+            "gh",
+            "big",
+            runner
+        ]),
         "the user's `linux` repeats `Linux` (GitHub labels ignore case) and is dropped"
     );
     let gh = w.first(JIT_OP);
@@ -70,7 +88,10 @@ fn happy_path_by_tags_registers_runs_and_reports() {
     assert_eq!(gh.headers["accept"], "application/vnd.github+json");
     assert_eq!(gh.headers["x-github-api-version"], "2022-11-28");
     assert!(gh.headers["user-agent"].starts_with("ecs-runner/"));
-    assert_eq!(gh.url, "http://127.0.0.1:6000/repos/octo/app/actions/runners/generate-jitconfig");
+    assert_eq!(
+        gh.url,
+        "http://127.0.0.1:6000/repos/octo/app/actions/runners/generate-jitconfig"
+    );
 
     let rt = json_body(w.first("ecs:RunTask"));
     assert_eq!(rt["cluster"], "runners");
@@ -81,16 +102,31 @@ fn happy_path_by_tags_registers_runs_and_reports() {
     assert_eq!(rt["startedBy"], "ecs-runner/987654");
     assert_eq!(rt["clientToken"], "ecsr-987654-1-0-0123abcd-launch");
     let vpc = &rt["networkConfiguration"]["awsvpcConfiguration"];
-    assert_eq!(vpc["subnets"], json!(["subnet-0aaa1111", "subnet-0bbb2222"]));
+    assert_eq!(
+        vpc["subnets"],
+        json!(["subnet-0aaa1111", "subnet-0bbb2222"])
+    );
     assert_eq!(vpc["securityGroups"], json!(["sg-0ccc3333"]));
     assert_eq!(vpc["assignPublicIp"], "DISABLED");
     assert_eq!(rt["overrides"]["containerOverrides"][0]["name"], "runner");
     let env = env_of(&rt);
-    assert_eq!(env[0], ("ACTIONS_RUNNER_INPUT_JITCONFIG".to_string(), JIT.to_string()));
+    assert_eq!(
+        env[0],
+        (
+            "ACTIONS_RUNNER_INPUT_JITCONFIG".to_string(),
+            JIT.to_string()
+        )
+    );
     assert!(env.contains(&("FOO".to_string(), "bar baz".to_string())));
-    assert!(!w.first("ecs:RunTask").body.contains(TOKEN), "the PAT must never reach the task");
+    assert!(
+        !w.first("ecs:RunTask").body.contains(TOKEN),
+        "the PAT must never reach the task"
+    );
     assert_eq!(tag(&rt, "ecs-runner:runner-id").as_deref(), Some(runner));
-    assert_eq!(tag(&rt, "ecs-runner:repository").as_deref(), Some("octo/app"));
+    assert_eq!(
+        tag(&rt, "ecs-runner:repository").as_deref(),
+        Some("octo/app")
+    );
     assert_eq!(tag(&rt, "ecs-runner:context").as_deref(), Some("octo/app"));
     assert_eq!(tag(&rt, "ecs-runner:run-id").as_deref(), Some("987654"));
     assert_eq!(tag(&rt, "ecs-runner:run-attempt").as_deref(), Some("1"));
@@ -105,7 +141,10 @@ fn happy_path_by_tags_registers_runs_and_reports() {
     assert_no_secret_in_logs(&o);
     // Status changes logged with seconds since RunTask.
     let logs = o.visible_logs().join("\n");
-    assert!(logs.contains("Task 0f1e2d3c4b5a69788796a5b4c3d2e1f0: PROVISIONING ("), "{logs}");
+    assert!(
+        logs.contains("Task 0f1e2d3c4b5a69788796a5b4c3d2e1f0: PROVISIONING ("),
+        "{logs}"
+    );
     assert!(logs.contains(": RUNNING ("), "{logs}");
     let summary = o.summary();
     assert!(summary.contains(runner));
@@ -146,9 +185,15 @@ fn the_first_look_comes_within_a_second_and_polls_grow_to_five_seconds() {
     assert!(sleeps[0] <= 1000, "{sleeps:?}");
     // The last sleep is cut short by the deadline.
     let before_deadline = &sleeps[..sleeps.len() - 1];
-    assert!(before_deadline.windows(2).all(|p| p[1] >= p[0]), "not growing: {sleeps:?}");
+    assert!(
+        before_deadline.windows(2).all(|p| p[1] >= p[0]),
+        "not growing: {sleeps:?}"
+    );
     assert!(sleeps.iter().all(|&ms| ms <= 5000), "{sleeps:?}");
-    assert!(sleeps.iter().filter(|&&ms| ms == 5000).count() > 5, "{sleeps:?}");
+    assert!(
+        sleeps.iter().filter(|&&ms| ms == 5000).count() > 5,
+        "{sleeps:?}"
+    );
 }
 
 #[test]
@@ -156,14 +201,24 @@ fn ids_given_skip_the_ec2_lookups() {
     let mut w = World::default();
     let mut s = settings();
     s.subnets = Lookup::Ids(vec!["subnet-0123456789abcdef0".into()]);
-    s.security_groups = Lookup::Ids(vec!["sg-0123456789abcdef0".into(), "sg-0fedcba9876543210".into()]);
+    s.security_groups = Lookup::Ids(vec![
+        "sg-0123456789abcdef0".into(),
+        "sg-0fedcba9876543210".into(),
+    ]);
     s.assign_public_ip = true;
     let o = start(s, &mut w);
     assert!(o.done());
-    assert_eq!(w.count("ec2:DescribeSubnets") + w.count("ec2:DescribeSecurityGroups"), 0);
-    let vpc = json_body(w.first("ecs:RunTask"))["networkConfiguration"]["awsvpcConfiguration"].clone();
+    assert_eq!(
+        w.count("ec2:DescribeSubnets") + w.count("ec2:DescribeSecurityGroups"),
+        0
+    );
+    let vpc =
+        json_body(w.first("ecs:RunTask"))["networkConfiguration"]["awsvpcConfiguration"].clone();
     assert_eq!(vpc["subnets"], json!(["subnet-0123456789abcdef0"]));
-    assert_eq!(vpc["securityGroups"], json!(["sg-0123456789abcdef0", "sg-0fedcba9876543210"]));
+    assert_eq!(
+        vpc["securityGroups"],
+        json!(["sg-0123456789abcdef0", "sg-0fedcba9876543210"])
+    );
     assert_eq!(vpc["assignPublicIp"], "ENABLED");
 }
 
@@ -172,8 +227,16 @@ fn capacity_providers_and_platform_version_go_into_run_task() {
     let mut w = World::default();
     let mut s = settings();
     s.placement = Placement::CapacityProviders(vec![
-        CapacityProvider { provider: "FARGATE_SPOT".into(), weight: Some(3), base: None },
-        CapacityProvider { provider: "FARGATE".into(), weight: Some(1), base: Some(1) },
+        CapacityProvider {
+            provider: "FARGATE_SPOT".into(),
+            weight: Some(3),
+            base: None,
+        },
+        CapacityProvider {
+            provider: "FARGATE".into(),
+            weight: Some(1),
+            base: Some(1),
+        },
     ]);
     s.platform_version = Some("1.4.0".into());
     assert!(start(s, &mut w).done());
@@ -192,7 +255,10 @@ fn several_containers_without_container_name_fail_listing_them_before_anything_i
     w.containers = vec!["runner", "sidecar"];
     let o = start(settings(), &mut w);
     let msg = o.failure();
-    assert!(msg.contains("container-name") && msg.contains("runner, sidecar"), "{msg}");
+    assert!(
+        msg.contains("container-name") && msg.contains("runner, sidecar"),
+        "{msg}"
+    );
     assert_eq!(w.ops(), ["ecs:DescribeTaskDefinition"]);
 }
 
@@ -203,12 +269,19 @@ fn container_name_picks_the_container_and_an_unknown_one_is_an_error() {
     let mut s = settings();
     s.container_name = Some("runner".into());
     assert!(start(s.clone(), &mut w).done());
-    assert_eq!(json_body(w.first("ecs:RunTask"))["overrides"]["containerOverrides"][0]["name"], "runner");
+    assert_eq!(
+        json_body(w.first("ecs:RunTask"))["overrides"]["containerOverrides"][0]["name"],
+        "runner"
+    );
 
     let mut w = World::default();
     s.container_name = Some("nope".into());
     let o = start(s, &mut w);
-    assert!(o.failure().contains("Input 'container-name': 'nope'"), "{}", o.failure());
+    assert!(
+        o.failure().contains("Input 'container-name': 'nope'"),
+        "{}",
+        o.failure()
+    );
     assert!(o.failure().contains("runner"));
     assert_eq!(w.count(JIT_OP), 0);
 }
@@ -216,9 +289,19 @@ fn container_name_picks_the_container_and_an_unknown_one_is_an_error() {
 #[test]
 fn a_subnet_tag_matching_nothing_names_the_tag_and_registers_nothing() {
     let mut w = World::default();
-    w.queue("ec2:DescribeSubnets", Reply(200, "<DescribeSubnetsResponse><subnetSet/></DescribeSubnetsResponse>".into()));
+    w.queue(
+        "ec2:DescribeSubnets",
+        Reply(
+            200,
+            "<DescribeSubnetsResponse><subnetSet/></DescribeSubnetsResponse>".into(),
+        ),
+    );
     let o = start(settings(), &mut w);
-    assert!(o.failure().contains("subnets-tag") && o.failure().contains("placement:ecs"), "{}", o.failure());
+    assert!(
+        o.failure().contains("subnets-tag") && o.failure().contains("placement:ecs"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count(JIT_OP), 0);
 }
 
@@ -237,9 +320,17 @@ fn subnets_by_tag_are_read_page_by_page() {
     assert!(o.done(), "{:?}", o.last);
     let pages = w.all("ec2:DescribeSubnets");
     assert_eq!(pages.len(), 2);
-    assert!(!pages[0].body.contains("NextToken") && pages[1].body.contains("NextToken=page2"), "{}", pages[1].body);
-    let vpc = json_body(w.first("ecs:RunTask"))["networkConfiguration"]["awsvpcConfiguration"].clone();
-    assert_eq!(vpc["subnets"], json!(["subnet-0aaa1111", "subnet-0ccc3333"]));
+    assert!(
+        !pages[0].body.contains("NextToken") && pages[1].body.contains("NextToken=page2"),
+        "{}",
+        pages[1].body
+    );
+    let vpc =
+        json_body(w.first("ecs:RunTask"))["networkConfiguration"]["awsvpcConfiguration"].clone();
+    assert_eq!(
+        vpc["subnets"],
+        json!(["subnet-0aaa1111", "subnet-0ccc3333"])
+    );
 }
 
 #[test]
@@ -247,10 +338,18 @@ fn a_security_group_tag_matching_nothing_is_an_error() {
     let mut w = World::default();
     w.queue(
         "ec2:DescribeSecurityGroups",
-        Reply(200, "<DescribeSecurityGroupsResponse><securityGroupInfo/></DescribeSecurityGroupsResponse>".into()),
+        Reply(
+            200,
+            "<DescribeSecurityGroupsResponse><securityGroupInfo/></DescribeSecurityGroupsResponse>"
+                .into(),
+        ),
     );
     let o = start(settings(), &mut w);
-    assert!(o.failure().contains("security-groups-tag"), "{}", o.failure());
+    assert!(
+        o.failure().contains("security-groups-tag"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count(JIT_OP), 0);
 }
 
@@ -263,7 +362,10 @@ fn run_task_failures_are_explained_and_the_runner_is_deleted() {
     );
     let o = start(settings(), &mut w);
     let msg = o.failure();
-    assert!(msg.contains("RESOURCE:MEMORY") && msg.contains("memory"), "{msg}");
+    assert!(
+        msg.contains("RESOURCE:MEMORY") && msg.contains("memory"),
+        "{msg}"
+    );
     assert!(msg.contains("deleted runner"), "{msg}");
     assert_eq!(w.count(DELETE_OP), 1);
     assert_eq!(w.count("ecs:StopTask"), 0);
@@ -272,10 +374,16 @@ fn run_task_failures_are_explained_and_the_runner_is_deleted() {
 #[test]
 fn an_unknown_cluster_fails_with_advice_and_deletes_the_runner() {
     let mut w = World::default();
-    w.queue("ecs:RunTask", Reply::aws_error(400, "ClusterNotFoundException", "Cluster not found."));
+    w.queue(
+        "ecs:RunTask",
+        Reply::aws_error(400, "ClusterNotFoundException", "Cluster not found."),
+    );
     let o = start(settings(), &mut w);
     let msg = o.failure();
-    assert!(msg.contains("RunTask") && msg.contains("ClusterNotFoundException"), "{msg}");
+    assert!(
+        msg.contains("RunTask") && msg.contains("ClusterNotFoundException"),
+        "{msg}"
+    );
     assert_eq!(w.count(DELETE_OP), 1);
     assert_eq!(o.outputs()["runner_id"], "gh-987654-1-0123abcd");
     assert!(o.summary().contains("failed"));
@@ -286,14 +394,18 @@ fn a_task_stopped_before_running_reports_why_and_deletes_the_runner() {
     let mut w = World::default();
     let mut stopped = task_json("STOPPED", "STOPPED");
     stopped["stopCode"] = json!("TaskFailedToStart");
-    stopped["stoppedReason"] = json!("CannotPullContainerError: pull image manifest has been retried 5 time(s)");
+    stopped["stoppedReason"] =
+        json!("CannotPullContainerError: pull image manifest has been retried 5 time(s)");
     stopped["containers"] = json!([{"name": "runner", "lastStatus": "STOPPED", "exitCode": 1, "reason": "CannotPullContainerError: ref not found"}]);
     w.statuses = vec![task_json("PENDING", "RUNNING"), stopped];
     let o = start(settings(), &mut w);
     let msg = o.failure();
     assert!(msg.contains("stopped before it was RUNNING"), "{msg}");
     assert!(msg.contains("TaskFailedToStart"), "{msg}");
-    assert!(msg.contains("CannotPullContainerError: pull image"), "{msg}");
+    assert!(
+        msg.contains("CannotPullContainerError: pull image"),
+        "{msg}"
+    );
     assert!(msg.contains("container runner exited with code 1"), "{msg}");
     assert!(msg.contains("registry"), "advice missing: {msg}");
     assert_eq!(w.count(DELETE_OP), 1);
@@ -308,12 +420,21 @@ fn timeout_stops_the_task_and_deletes_the_runner() {
     s.timeout_s = 30;
     let o = start(s, &mut w);
     let msg = o.failure();
-    assert!(msg.contains("not RUNNING within timeout (30s)") && msg.contains("PENDING"), "{msg}");
-    assert!(msg.contains("stopped task") && msg.contains("deleted runner"), "{msg}");
+    assert!(
+        msg.contains("not RUNNING within timeout (30s)") && msg.contains("PENDING"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("stopped task") && msg.contains("deleted runner"),
+        "{msg}"
+    );
     let stop = json_body(w.first("ecs:StopTask"));
     assert_eq!(stop["task"], TASK_ARN);
     assert_eq!(stop["cluster"], "runners");
-    assert!(stop["reason"].as_str().unwrap().contains("https://github.com/octo/app/actions/runs/987654"));
+    assert!(stop["reason"]
+        .as_str()
+        .unwrap()
+        .contains("https://github.com/octo/app/actions/runs/987654"));
     assert_eq!(w.count(DELETE_OP), 1);
     // It gave up at the deadline, not long after.
     assert!(o.now - T0 < 32_000 + 5_000, "finished at +{}ms", o.now - T0);
@@ -347,9 +468,15 @@ fn missing_beyond_thirty_seconds_fails_and_cleans_up() {
 #[test]
 fn transient_errors_are_retried_with_the_same_client_token() {
     let mut w = World::default();
-    w.queue("ecs:RunTask", Reply::aws_error(400, "ThrottlingException", "Rate exceeded"));
+    w.queue(
+        "ecs:RunTask",
+        Reply::aws_error(400, "ThrottlingException", "Rate exceeded"),
+    );
     w.queue("ecs:RunTask", Reply::network());
-    w.queue("ecs:DescribeTasks", Reply::aws_error(500, "ServerException", "oops"));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::aws_error(500, "ServerException", "oops"),
+    );
     let o = start(settings(), &mut w);
     assert!(o.done(), "{:?}", o.last);
     let tokens: Vec<Value> = w
@@ -361,7 +488,12 @@ fn transient_errors_are_retried_with_the_same_client_token() {
     assert_eq!(tokens.len(), 3);
     assert!(tokens.iter().all(|t| t == &tokens[0]));
     // Each attempt is a new request.
-    let ids: Vec<u32> = w.requests.iter().filter(|r| op(r) == "ecs:RunTask").map(|r| r.id).collect();
+    let ids: Vec<u32> = w
+        .requests
+        .iter()
+        .filter(|r| op(r) == "ecs:RunTask")
+        .map(|r| r.id)
+        .collect();
     assert!(ids[0] != ids[1] && ids[1] != ids[2]);
     assert!(o.visible_logs().iter().any(|l| l.contains("retrying")));
 }
@@ -381,21 +513,43 @@ fn retries_give_up_after_four_attempts() {
 #[test]
 fn github_permission_errors_say_which_permission() {
     let mut w = World::default();
-    w.queue(JIT_OP, Reply(403, json!({"message": "Resource not accessible by integration"}).to_string()));
+    w.queue(
+        JIT_OP,
+        Reply(
+            403,
+            json!({"message": "Resource not accessible by integration"}).to_string(),
+        ),
+    );
     let o = start(settings(), &mut w);
     let msg = o.failure();
-    assert!(msg.contains("HTTP 403") && msg.contains("Resource not accessible"), "{msg}");
-    assert!(msg.contains("Administration: write") && msg.contains("GITHUB_TOKEN"), "{msg}");
+    assert!(
+        msg.contains("HTTP 403") && msg.contains("Resource not accessible"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Administration: write") && msg.contains("GITHUB_TOKEN"),
+        "{msg}"
+    );
     assert_eq!(w.count("ecs:RunTask"), 0);
     assert_eq!(w.count(DELETE_OP), 0, "nothing was registered");
 
     let mut w = World::default();
-    w.queue(JIT_OP, Reply(401, json!({"message": "Bad credentials"}).to_string()));
-    assert!(start(settings(), &mut w).failure().contains("invalid, expired or revoked"));
+    w.queue(
+        JIT_OP,
+        Reply(401, json!({"message": "Bad credentials"}).to_string()),
+    );
+    assert!(start(settings(), &mut w)
+        .failure()
+        .contains("invalid, expired or revoked"));
 
     let mut w = World::default();
-    w.queue(JIT_OP, Reply(404, json!({"message": "Not Found"}).to_string()));
-    assert!(start(settings(), &mut w).failure().contains("check `context`"));
+    w.queue(
+        JIT_OP,
+        Reply(404, json!({"message": "Not Found"}).to_string()),
+    );
+    assert!(start(settings(), &mut w)
+        .failure()
+        .contains("check `context`"));
 }
 
 #[test]
@@ -408,14 +562,24 @@ fn registration_token_mode_passes_runner_variables_and_never_the_pat() {
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(w.count(JIT_OP), 0);
     let env = env_of(&json_body(w.first("ecs:RunTask")));
-    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
+    let get = |k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
     assert_eq!(get("RUNNER_TOKEN"), REG_TOKEN);
     assert_eq!(get("RUNNER_URL"), "https://github.com/octo/app");
     assert_eq!(get("RUNNER_NAME"), "gh-987654-1-0123abcd");
-    assert_eq!(get("RUNNER_LABELS"), "self-hosted,Linux,X64,ephemeral,gh,big,gh-987654-1-0123abcd");
+    assert_eq!(
+        get("RUNNER_LABELS"),
+        "self-hosted,Linux,X64,ephemeral,gh,big,gh-987654-1-0123abcd"
+    );
     assert_eq!(get("RUNNER_WORKDIR"), "_workdir");
     assert_eq!(get("RUNNER_GROUP"), "3");
-    assert!(!env.iter().any(|(n, _)| n == "ACTIONS_RUNNER_INPUT_JITCONFIG"));
+    assert!(!env
+        .iter()
+        .any(|(n, _)| n == "ACTIONS_RUNNER_INPUT_JITCONFIG"));
     assert!(!w.first("ecs:RunTask").body.contains(TOKEN));
     assert!(o.secrets().iter().any(|s| s == REG_TOKEN));
     assert_eq!(o.outputs()["github_runner_id"], "");
@@ -458,7 +622,11 @@ fn wait_for_registration_times_out_with_cleanup() {
     s.wait_for_registration = true;
     s.timeout_s = 20;
     let o = start(s, &mut w);
-    assert!(o.failure().contains("did not come online"), "{}", o.failure());
+    assert!(
+        o.failure().contains("did not come online"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count("ecs:StopTask"), 1);
     assert_eq!(w.count(DELETE_OP), 1);
 }
@@ -470,12 +638,21 @@ fn cancel_while_waiting_stops_the_task_and_deletes_the_runner() {
     let mut m = Start::new(settings(), RANDOM);
     let o = drive_with(&mut m, &mut w, |now, _| now > T0 + 5_000);
     let msg = o.failure();
-    assert!(msg.contains("Cancelled (SIGTERM)") || msg.contains("Cancelled (SIGINT)"), "{msg}");
-    assert!(msg.contains("stopped task") && msg.contains("deleted runner"), "{msg}");
+    assert!(
+        msg.contains("Cancelled (SIGTERM)") || msg.contains("Cancelled (SIGINT)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("stopped task") && msg.contains("deleted runner"),
+        "{msg}"
+    );
     assert_eq!(w.count("ecs:StopTask"), 1);
     assert_eq!(w.count(DELETE_OP), 1);
     let logs = o.visible_logs().join("\n");
-    assert!(logs.contains("the run was cancelled): removing what this step created"), "said at once: {logs}");
+    assert!(
+        logs.contains("the run was cancelled): removing what this step created"),
+        "said at once: {logs}"
+    );
     // Cleanup takes a few requests, not another wait.
     assert!(o.now - T0 < 10_000);
 }
@@ -497,15 +674,25 @@ fn cancel_while_run_task_is_unanswered_finds_the_task_by_its_tags() {
         {"key": "ecs-runner:run-id", "value": "987654"}
     ]);
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": [TASK_ARN, "arn:aws:ecs:us-west-2:123456789012:task/runners/other"]})));
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours, other], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours, other], "failures": []})),
+    );
     let mut m = Start::new(settings(), RANDOM);
-    let o = drive_with(&mut m, &mut w, |_, w| w.ops().last().map(|o| o == "ecs:RunTask").unwrap_or(false));
+    let o = drive_with(&mut m, &mut w, |_, w| {
+        w.ops().last().map(|o| o == "ecs:RunTask").unwrap_or(false)
+    });
     assert!(o.failure().contains("Cancelled"), "{}", o.failure());
     let list = json_body(w.first("ecs:ListTasks"));
     assert_eq!(list["startedBy"], "ecs-runner/987654");
     let describe = json_body(w.first("ecs:DescribeTasks"));
     assert_eq!(describe["include"], json!(["TAGS"]));
-    let stops: Vec<Value> = w.requests.iter().filter(|r| op(r) == "ecs:StopTask").map(json_body).collect();
+    let stops: Vec<Value> = w
+        .requests
+        .iter()
+        .filter(|r| op(r) == "ecs:StopTask")
+        .map(json_body)
+        .collect();
     assert_eq!(stops.len(), 1, "only this runner's task is stopped");
     assert_eq!(stops[0]["task"], TASK_ARN);
     assert_eq!(w.count(DELETE_OP), 1);
@@ -515,13 +702,26 @@ fn cancel_while_run_task_is_unanswered_finds_the_task_by_its_tags() {
 fn a_cleanup_that_fails_says_what_is_left_and_how_to_remove_it() {
     let mut w = World::default();
     w.statuses = vec![task_json("PENDING", "RUNNING")];
-    w.queue("ecs:StopTask", Reply::aws_error(400, "AccessDeniedException", "not authorized to perform ecs:StopTask"));
+    w.queue(
+        "ecs:StopTask",
+        Reply::aws_error(
+            400,
+            "AccessDeniedException",
+            "not authorized to perform ecs:StopTask",
+        ),
+    );
     let mut s = settings();
     s.timeout_s = 5;
     let o = start(s, &mut w);
     let msg = o.failure();
-    assert!(msg.contains("Left behind") && msg.contains("aws ecs stop-task --cluster runners --task"), "{msg}");
-    assert!(msg.contains("deleted runner"), "the runner is still deleted: {msg}");
+    assert!(
+        msg.contains("Left behind") && msg.contains("aws ecs stop-task --cluster runners --task"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("deleted runner"),
+        "the runner is still deleted: {msg}"
+    );
     assert!(o.visible_logs().iter().any(|l| l.starts_with("Cleanup:")));
 }
 
@@ -531,7 +731,8 @@ fn bridge_mode_tasks_get_the_instance_ip() {
     w.network_mode = "bridge";
     let mut running = task_json("RUNNING", "RUNNING");
     running["attachments"] = json!([]);
-    running["containerInstanceArn"] = json!("arn:aws:ecs:us-west-2:1:container-instance/runners/abc");
+    running["containerInstanceArn"] =
+        json!("arn:aws:ecs:us-west-2:1:container-instance/runners/abc");
     w.statuses = vec![running];
     w.queue(
         "ecs:DescribeContainerInstances",
@@ -548,7 +749,9 @@ fn bridge_mode_tasks_get_the_instance_ip() {
     let o = start(s, &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(o.outputs()["ipaddr"], "10.9.8.7");
-    assert!(json_body(w.first("ecs:RunTask")).get("networkConfiguration").is_none());
+    assert!(json_body(w.first("ecs:RunTask"))
+        .get("networkConfiguration")
+        .is_none());
 }
 
 #[test]
@@ -573,7 +776,10 @@ fn debug_shows_requests_and_answers_with_secrets_redacted() {
     assert!(logs.contains("→ POST http://127.0.0.1:5000/"), "{logs}");
     assert!(logs.contains("RunTask"));
     assert!(logs.contains("authorization: ***"));
-    assert!(logs.contains("\"encoded_jit_config\":\"***\""), "JIT config must be redacted: {logs}");
+    assert!(
+        logs.contains("\"encoded_jit_config\":\"***\""),
+        "JIT config must be redacted: {logs}"
+    );
     assert_no_secret_in_logs(&o);
     // Without debug the dumps stay at debug level.
     let mut w = World::default();
@@ -585,9 +791,15 @@ fn debug_shows_requests_and_answers_with_secrets_redacted() {
 fn overrides_over_8192_characters_fail_naming_env_and_delete_the_runner() {
     let mut w = World::default();
     let mut s = settings();
-    s.env = (0..100).map(|i| (format!("VAR_{i}"), "x".repeat(100))).collect();
+    s.env = (0..100)
+        .map(|i| (format!("VAR_{i}"), "x".repeat(100)))
+        .collect();
     let o = start(s, &mut w);
-    assert!(o.failure().contains("`env`") && o.failure().contains("8192"), "{}", o.failure());
+    assert!(
+        o.failure().contains("`env`") && o.failure().contains("8192"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count("ecs:RunTask"), 0);
     assert_eq!(w.count(DELETE_OP), 1);
 }
@@ -600,7 +812,9 @@ fn cancel_while_github_registers_looks_the_runner_up_by_name() {
         Reply(200, json!({"total_count": 1, "runners": [{"id": 42, "name": "gh-987654-1-0123abcd", "status": "offline", "busy": false, "labels": []}]}).to_string()),
     );
     let mut m = Start::new(settings(), RANDOM);
-    let o = drive_with(&mut m, &mut w, |_, w| w.ops().last().map(|o| o == JIT_OP).unwrap_or(false));
+    let o = drive_with(&mut m, &mut w, |_, w| {
+        w.ops().last().map(|o| o == JIT_OP).unwrap_or(false)
+    });
     assert!(o.failure().contains("Cancelled"), "{}", o.failure());
     assert_eq!(w.count(DELETE_OP), 1);
     assert_eq!(w.count("ecs:RunTask"), 0);
@@ -609,7 +823,8 @@ fn cancel_while_github_registers_looks_the_runner_up_by_name() {
 // ---- several runners per step (the machine works on a list; the inputs ask
 // for one runner so far) ----
 
-const ARN_B: &str = "arn:aws:ecs:us-west-2:123456789012:task/runners/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const ARN_B: &str =
+    "arn:aws:ecs:us-west-2:123456789012:task/runners/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// Two JIT registrations (ids 42 and 43) and two started tasks.
 fn two_runner_world() -> World {
@@ -623,8 +838,14 @@ fn two_runner_world() -> World {
     }
     let mut b = task_json("PROVISIONING", "RUNNING");
     b["taskArn"] = json!(ARN_B);
-    w.queue("ecs:RunTask", Reply::ok(json!({"tasks": [task_json("PROVISIONING", "RUNNING")], "failures": []})));
-    w.queue("ecs:RunTask", Reply::ok(json!({"tasks": [b], "failures": []})));
+    w.queue(
+        "ecs:RunTask",
+        Reply::ok(json!({"tasks": [task_json("PROVISIONING", "RUNNING")], "failures": []})),
+    );
+    w.queue(
+        "ecs:RunTask",
+        Reply::ok(json!({"tasks": [b], "failures": []})),
+    );
     w
 }
 
@@ -640,10 +861,19 @@ fn with_arn(mut t: Value, arn: &str) -> Value {
 #[test]
 fn two_runners_are_registered_and_started_in_turn_and_polled_together() {
     let mut w = two_runner_world();
-    w.queue("ecs:DescribeTasks", describe_both(task_json("PENDING", "RUNNING"), with_arn(task_json("PROVISIONING", "RUNNING"), ARN_B)));
+    w.queue(
+        "ecs:DescribeTasks",
+        describe_both(
+            task_json("PENDING", "RUNNING"),
+            with_arn(task_json("PROVISIONING", "RUNNING"), ARN_B),
+        ),
+    );
     let mut running_b = with_arn(task_json("RUNNING", "RUNNING"), ARN_B);
     running_b["attachments"][0]["details"][1]["value"] = json!("10.0.1.99");
-    w.queue("ecs:DescribeTasks", describe_both(task_json("RUNNING", "RUNNING"), running_b));
+    w.queue(
+        "ecs:DescribeTasks",
+        describe_both(task_json("RUNNING", "RUNNING"), running_b),
+    );
     let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(
@@ -651,22 +881,50 @@ fn two_runners_are_registered_and_started_in_turn_and_polled_together() {
         [JIT_OP, "ecs:RunTask", JIT_OP, "ecs:RunTask"],
         "each runner is registered, then its task started"
     );
-    let names: Vec<String> = w.all(JIT_OP).iter().map(|r| json_body(r)["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = w
+        .all(JIT_OP)
+        .iter()
+        .map(|r| json_body(r)["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["gh-987654-1-0123abcd", "gh-987654-1-4567ef89"]);
     let runs = w.all("ecs:RunTask");
-    let tokens: Vec<String> = runs.iter().map(|r| json_body(r)["clientToken"].as_str().unwrap().to_string()).collect();
-    assert_eq!(tokens, ["ecsr-987654-1-0-0123abcd-launch", "ecsr-987654-1-1-4567ef89-launch"]);
-    assert_eq!(tag(&json_body(runs[1]), "ecs-runner:runner-id").as_deref(), Some("gh-987654-1-4567ef89"));
-    assert!(env_of(&json_body(runs[1])).contains(&("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), format!("{JIT}43"))));
+    let tokens: Vec<String> = runs
+        .iter()
+        .map(|r| json_body(r)["clientToken"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "ecsr-987654-1-0-0123abcd-launch",
+            "ecsr-987654-1-1-4567ef89-launch"
+        ]
+    );
+    assert_eq!(
+        tag(&json_body(runs[1]), "ecs-runner:runner-id").as_deref(),
+        Some("gh-987654-1-4567ef89")
+    );
+    assert!(env_of(&json_body(runs[1]))
+        .contains(&("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), format!("{JIT}43"))));
     // Both tasks in each DescribeTasks until both are RUNNING.
     assert_eq!(w.count("ecs:DescribeTasks"), 2);
-    assert_eq!(json_body(w.first("ecs:DescribeTasks"))["tasks"], json!([TASK_ARN, ARN_B]));
+    assert_eq!(
+        json_body(w.first("ecs:DescribeTasks"))["tasks"],
+        json!([TASK_ARN, ARN_B])
+    );
     let out = o.outputs();
-    assert_eq!(out["runner_id"], "gh-987654-1-0123abcd,gh-987654-1-4567ef89");
+    assert_eq!(
+        out["runner_id"],
+        "gh-987654-1-0123abcd,gh-987654-1-4567ef89"
+    );
     assert_eq!(out["task_arn"], format!("{TASK_ARN},{ARN_B}"));
     assert_eq!(out["ipaddr"], "10.0.1.23,10.0.1.99");
     assert_eq!(out["github_runner_id"], "42,43");
-    assert_eq!(o.summary().matches("| `gh-987654-1-").count(), 2, "{}", o.summary());
+    assert_eq!(
+        o.summary().matches("| `gh-987654-1-").count(),
+        2,
+        "{}",
+        o.summary()
+    );
 }
 
 #[test]
@@ -674,12 +932,33 @@ fn when_one_of_two_tasks_stops_both_are_undone() {
     let mut w = two_runner_world();
     let mut stopped = with_arn(task_json("STOPPED", "STOPPED"), ARN_B);
     stopped["stopCode"] = json!("TaskFailedToStart");
-    w.queue("ecs:DescribeTasks", describe_both(task_json("RUNNING", "RUNNING"), stopped));
-    w.queue("github:DELETE /repos/octo/app/actions/runners/43", Reply(204, String::new()));
+    w.queue(
+        "ecs:DescribeTasks",
+        describe_both(task_json("RUNNING", "RUNNING"), stopped),
+    );
+    w.queue(
+        "github:DELETE /repos/octo/app/actions/runners/43",
+        Reply(204, String::new()),
+    );
     let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
-    assert!(o.failure().contains("bbbbbbbb") && o.failure().contains("TaskFailedToStart"), "{}", o.failure());
-    let stops: Vec<String> = w.all("ecs:StopTask").iter().map(|r| json_body(r)["task"].as_str().unwrap().to_string()).collect();
-    assert_eq!(stops, [TASK_ARN], "the running one is stopped; the stopped one is left as it is");
+    assert!(
+        o.failure().contains("bbbbbbbb") && o.failure().contains("TaskFailedToStart"),
+        "{}",
+        o.failure()
+    );
+    let stops: Vec<String> = w
+        .all("ecs:StopTask")
+        .iter()
+        .map(|r| json_body(r)["task"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        stops,
+        [TASK_ARN],
+        "the running one is stopped; the stopped one is left as it is"
+    );
     assert_eq!(w.count(DELETE_OP), 1);
-    assert_eq!(w.count("github:DELETE /repos/octo/app/actions/runners/43"), 1);
+    assert_eq!(
+        w.count("github:DELETE /repos/octo/app/actions/runners/43"),
+        1
+    );
 }

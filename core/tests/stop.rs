@@ -31,7 +31,10 @@ fn runner(name: &str, id: u64, busy: bool) -> Value {
            "labels": [{"id": 1, "name": "self-hosted", "type": "read-only"}, {"id": 2, "name": name, "type": "custom"}]})
 }
 
-fn stop_settings(task: Option<&str>, runner_id: Option<&str>) -> ecs_runner_core::settings::Settings {
+fn stop_settings(
+    task: Option<&str>,
+    runner_id: Option<&str>,
+) -> ecs_runner_core::settings::Settings {
     let mut s = settings();
     s.mode = Mode::Stop;
     s.task_arn = task.map(String::from);
@@ -47,30 +50,58 @@ fn run(s: ecs_runner_core::settings::Settings, w: &mut World) -> Outcome {
 #[test]
 fn with_outputs_it_stops_the_task_waits_and_deletes_the_runner() {
     let mut w = World::default();
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("RUNNING", "RUNNING")], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours("RUNNING", "RUNNING")], "failures": []})),
+    );
     // While stopping, then stopped with the runner's exit code.
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("DEACTIVATING", "STOPPED")], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours("DEACTIVATING", "STOPPED")], "failures": []})),
+    );
     let mut stopped = ours("STOPPED", "STOPPED");
     stopped["stopCode"] = json!("UserInitiated");
     stopped["containers"] = json!([{"name": "runner", "lastStatus": "STOPPED", "exitCode": 143}]);
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [stopped], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [stopped], "failures": []})),
+    );
     w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
     let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
     assert!(o.done(), "{:?}", o.last);
     let stop = json_body(w.first("ecs:StopTask"));
     assert_eq!(stop["task"], TASK_ARN);
     let reason = stop["reason"].as_str().unwrap();
-    assert!(reason.contains("octo/app") && reason.contains("987654"), "{reason}");
+    assert!(
+        reason.contains("octo/app") && reason.contains("987654"),
+        "{reason}"
+    );
     assert_eq!(w.count(DELETE), 1);
-    assert_eq!(w.count(BY_NAME), 1, "the runner from the input and the task's tag is looked up once");
+    assert_eq!(
+        w.count(BY_NAME),
+        1,
+        "the runner from the input and the task's tag is looked up once"
+    );
     assert_eq!(o.outputs()["stopped_tasks"], TASK_ARN);
     assert_outputs_declared(o.outputs());
     assert_eq!(o.outputs()["deleted_runners"], RUNNER);
     let logs = o.visible_logs().join("\n");
-    assert!(logs.contains("stopCode UserInitiated") && logs.contains("exited with code 143"), "{logs}");
+    assert!(
+        logs.contains("stopCode UserInitiated") && logs.contains("exited with code 143"),
+        "{logs}"
+    );
     assert!(o.summary().contains("stopped: stopCode UserInitiated"));
-    assert!(o.summary().contains(&format!("| runner | `{RUNNER}` | deleted from GitHub |")), "{}", o.summary());
-    assert!(!o.summary().contains("| note |"), "no note repeating the rows: {}", o.summary());
+    assert!(
+        o.summary()
+            .contains(&format!("| runner | `{RUNNER}` | deleted from GitHub |")),
+        "{}",
+        o.summary()
+    );
+    assert!(
+        !o.summary().contains("| note |"),
+        "no note repeating the rows: {}",
+        o.summary()
+    );
 }
 
 #[test]
@@ -82,48 +113,91 @@ fn with_no_inputs_it_finds_this_runs_tasks_and_runners_and_leaves_others_alone()
     let mut other_repo = ours("RUNNING", "RUNNING");
     other_repo["taskArn"] = json!("arn:aws:ecs:us-west-2:1:task/runners/otherrepo");
     other_repo["tags"][1]["value"] = json!("someone/else");
-    w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": [TASK_ARN, "a", "b"], "nextToken": "page2"})));
+    w.queue(
+        "ecs:ListTasks",
+        Reply::ok(json!({"taskArns": [TASK_ARN, "a", "b"], "nextToken": "page2"})),
+    );
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": ["c"]})));
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [], "failures": []})));
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("RUNNING", "RUNNING"), other_run, other_repo], "failures": []})));
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [], "failures": []})),
+    );
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(
+            json!({"tasks": [ours("RUNNING", "RUNNING"), other_run, other_repo], "failures": []}),
+        ),
+    );
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})),
+    );
     w.queue(
         "github:GET /repos/octo/app/actions/runners?per_page=100&page=1",
-        runners(json!([runner(RUNNER, 42, false), runner("gh-987654-2-aaaaaaaa", 43, false), runner("gh-111-1-bbbbbbbb", 44, false)])),
+        runners(json!([
+            runner(RUNNER, 42, false),
+            runner("gh-987654-2-aaaaaaaa", 43, false),
+            runner("gh-111-1-bbbbbbbb", 44, false)
+        ])),
     );
     w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
     w.queue(
         "github:GET /repos/octo/app/actions/runners?name=gh-987654-2-aaaaaaaa",
         runners(json!([runner("gh-987654-2-aaaaaaaa", 43, false)])),
     );
-    w.queue("github:DELETE /repos/octo/app/actions/runners/43", Reply(204, String::new()));
+    w.queue(
+        "github:DELETE /repos/octo/app/actions/runners/43",
+        Reply(204, String::new()),
+    );
     let o = run(stop_settings(None, None), &mut w);
     assert!(o.done(), "{:?}", o.last);
     let list = json_body(w.first("ecs:ListTasks"));
     assert_eq!(list["startedBy"], "ecs-runner/987654");
-    let stops: Vec<Value> = w.requests.iter().filter(|r| op(r) == "ecs:StopTask").map(json_body).collect();
+    let stops: Vec<Value> = w
+        .requests
+        .iter()
+        .filter(|r| op(r) == "ecs:StopTask")
+        .map(json_body)
+        .collect();
     assert_eq!(stops.len(), 1, "{:?}", w.ops());
     assert_eq!(stops[0]["task"], TASK_ARN);
     assert_eq!(w.count(DELETE), 1);
-    assert_eq!(w.count("github:DELETE /repos/octo/app/actions/runners/43"), 1, "this run's second attempt is ours too");
-    assert_eq!(w.count("github:DELETE /repos/octo/app/actions/runners/44"), 0, "another run's runner is left alone");
+    assert_eq!(
+        w.count("github:DELETE /repos/octo/app/actions/runners/43"),
+        1,
+        "this run's second attempt is ours too"
+    );
+    assert_eq!(
+        w.count("github:DELETE /repos/octo/app/actions/runners/44"),
+        0,
+        "another run's runner is left alone"
+    );
 }
 
 #[test]
 fn running_twice_is_safe_everything_already_gone_is_success() {
     let mut w = World::default();
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})),
+    );
     w.queue(BY_NAME, runners(json!([])));
     let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(w.count("ecs:StopTask"), 0);
     assert_eq!(w.count(DELETE), 0);
     let logs = o.visible_logs().join("\n");
-    assert!(logs.contains("already stopped") && logs.contains("already removed"), "{logs}");
+    assert!(
+        logs.contains("already stopped") && logs.contains("already removed"),
+        "{logs}"
+    );
 
     // A task ECS no longer knows is gone too.
     let mut w = World::default();
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]})),
+    );
     w.queue(BY_NAME, runners(json!([])));
     assert!(run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w).done());
 }
@@ -144,25 +218,45 @@ fn a_task_of_another_repository_is_refused() {
     let mut w = World::default();
     let mut t = ours("RUNNING", "RUNNING");
     t["tags"][1]["value"] = json!("someone/else");
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [t], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [t], "failures": []})),
+    );
     let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
-    assert!(o.failure().contains("belongs to repository someone/else"), "{}", o.failure());
+    assert!(
+        o.failure().contains("belongs to repository someone/else"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count("ecs:StopTask"), 0);
 
     let mut w = World::default();
     let mut t = task_json("RUNNING", "RUNNING");
     t["tags"] = json!([]);
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [t], "failures": []})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [t], "failures": []})),
+    );
     let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
-    assert!(o.failure().contains("not started by ecs-runner"), "{}", o.failure());
+    assert!(
+        o.failure().contains("not started by ecs-runner"),
+        "{}",
+        o.failure()
+    );
     assert_eq!(w.count("ecs:StopTask"), 0);
 }
 
 #[test]
 fn a_stop_that_is_denied_fails_with_the_command_to_finish_by_hand() {
     let mut w = World::default();
-    w.queue("ecs:DescribeTasks", Reply::ok(json!({"tasks": [ours("RUNNING", "RUNNING")], "failures": []})));
-    w.queue("ecs:StopTask", Reply::aws_error(400, "AccessDeniedException", "no"));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ours("RUNNING", "RUNNING")], "failures": []})),
+    );
+    w.queue(
+        "ecs:StopTask",
+        Reply::aws_error(400, "AccessDeniedException", "no"),
+    );
     w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
     let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
     assert!(o.failure().contains("aws ecs stop-task"), "{}", o.failure());

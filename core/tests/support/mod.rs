@@ -18,7 +18,8 @@ pub const AWS_SECRET: &str = "aws/secret+key/value";
 pub const SESSION: &str = "session-token-value-xyz";
 pub const JIT: &str = "eyJKSVQtY29uZmlnLXNlY3JldCJ9";
 pub const REG_TOKEN: &str = "AABBREGISTRATIONTOKEN";
-pub const TASK_ARN: &str = "arn:aws:ecs:us-west-2:123456789012:task/runners/0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const TASK_ARN: &str =
+    "arn:aws:ecs:us-west-2:123456789012:task/runners/0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 pub fn settings() -> Settings {
     Settings {
@@ -27,13 +28,22 @@ pub fn settings() -> Settings {
         token: TOKEN.into(),
         labels: vec!["linux".into(), "big".into()],
         workdir: "_workdir".into(),
-        scope: Scope::Repo { owner: "octo".into(), repo: "app".into() },
+        scope: Scope::Repo {
+            owner: "octo".into(),
+            repo: "app".into(),
+        },
         task_definition: "gh-runner".into(),
         cluster: "runners".into(),
         placement: Placement::LaunchType("FARGATE".into()),
         platform_version: None,
-        subnets: Lookup::Tag { key: "placement".into(), value: "ecs".into() },
-        security_groups: Lookup::Tag { key: "placement".into(), value: "ecs".into() },
+        subnets: Lookup::Tag {
+            key: "placement".into(),
+            value: "ecs".into(),
+        },
+        security_groups: Lookup::Tag {
+            key: "placement".into(),
+            value: "ecs".into(),
+        },
         assign_public_ip: false,
         container_name: None,
         tags: vec![("team".into(), "ci".into())],
@@ -53,7 +63,10 @@ pub fn settings() -> Settings {
             secret_access_key: AWS_SECRET.into(),
             session_token: Some(SESSION.into()),
         },
-        endpoints: Endpoints { ecs: "http://127.0.0.1:5000".into(), ec2: "http://127.0.0.1:5000".into() },
+        endpoints: Endpoints {
+            ecs: "http://127.0.0.1:5000".into(),
+            ec2: "http://127.0.0.1:5000".into(),
+        },
         github_api_url: "http://127.0.0.1:6000".into(),
         run: RunContext {
             repository: "octo/app".into(),
@@ -93,7 +106,10 @@ impl Reply {
         Reply(200, v.to_string())
     }
     pub fn aws_error(status: u16, code: &str, message: &str) -> Self {
-        Reply(status, json!({"__type": code, "message": message}).to_string())
+        Reply(
+            status,
+            json!({"__type": code, "message": message}).to_string(),
+        )
     }
     /// A transport failure (status 0).
     pub fn network() -> Self {
@@ -162,7 +178,10 @@ impl World {
     }
 
     pub fn first(&self, op_name: &str) -> &HttpRequest {
-        self.requests.iter().find(|r| op(r) == op_name).unwrap_or_else(|| panic!("no {op_name} in {:?}", self.ops()))
+        self.requests
+            .iter()
+            .find(|r| op(r) == op_name)
+            .unwrap_or_else(|| panic!("no {op_name} in {:?}", self.ops()))
     }
 
     pub fn all(&self, op_name: &str) -> Vec<&HttpRequest> {
@@ -181,7 +200,11 @@ impl World {
             status: reply.0,
             headers: BTreeMap::new(),
             body: reply.1,
-            error: if reply.0 == 0 { Some("connect ECONNREFUSED".into()) } else { None },
+            error: if reply.0 == 0 {
+                Some("connect ECONNREFUSED".into())
+            } else {
+                None
+            },
         }
     }
 
@@ -226,16 +249,27 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn logs(&self) -> Vec<String> {
-        self.actions.iter().flat_map(|a| a.logs.iter().map(|l| l.message.clone())).collect()
+        self.actions
+            .iter()
+            .flat_map(|a| a.logs.iter().map(|l| l.message.clone()))
+            .collect()
     }
     pub fn visible_logs(&self) -> Vec<String> {
         self.actions
             .iter()
-            .flat_map(|a| a.logs.iter().filter(|l| l.level != Level::Debug).map(|l| l.message.clone()))
+            .flat_map(|a| {
+                a.logs
+                    .iter()
+                    .filter(|l| l.level != Level::Debug)
+                    .map(|l| l.message.clone())
+            })
             .collect()
     }
     pub fn secrets(&self) -> Vec<String> {
-        self.actions.iter().flat_map(|a| a.secrets.clone()).collect()
+        self.actions
+            .iter()
+            .flat_map(|a| a.secrets.clone())
+            .collect()
     }
     pub fn outputs(&self) -> &BTreeMap<String, String> {
         match &self.last {
@@ -302,15 +336,24 @@ pub fn drive_with(
         let next = action.next.clone();
         actions.push(action);
         match next {
-            Next::Done { .. } | Next::Failed { .. } => return Outcome { last: next, actions, now },
+            Next::Done { .. } | Next::Failed { .. } => {
+                return Outcome {
+                    last: next,
+                    actions,
+                    now,
+                }
+            }
             Next::Send { requests } => {
                 assert!(!requests.is_empty(), "Send with no request");
-                let responses: Vec<HttpResponse> = requests.iter().map(|r| world.answer(r)).collect();
+                let responses: Vec<HttpResponse> =
+                    requests.iter().map(|r| world.answer(r)).collect();
                 // Each request takes 100 ms.
                 now += 100;
                 if !cancelled && cancel_when(now, world) {
                     cancelled = true;
-                    event = Event::Cancel { signal: "SIGINT".into() };
+                    event = Event::Cancel {
+                        signal: "SIGINT".into(),
+                    };
                 } else {
                     event = Event::Responses { responses };
                 }
@@ -319,7 +362,9 @@ pub fn drive_with(
                 now += ms;
                 if !cancelled && cancel_when(now, world) {
                     cancelled = true;
-                    event = Event::Cancel { signal: "SIGTERM".into() };
+                    event = Event::Cancel {
+                        signal: "SIGTERM".into(),
+                    };
                 } else {
                     event = Event::Woke;
                 }
@@ -364,6 +409,9 @@ pub fn assert_outputs_declared(outputs: &BTreeMap<String, String>) {
         .map(|l| l.trim_end_matches(':'))
         .collect();
     for key in outputs.keys() {
-        assert!(declared.contains(&key.as_str()), "output {key} is not declared in action.yaml ({declared:?})");
+        assert!(
+            declared.contains(&key.as_str()),
+            "output {key} is not declared in action.yaml ({declared:?})"
+        );
     }
 }
