@@ -69,6 +69,28 @@ pub struct Report {
     pub stopped_tasks: Vec<String>,
 }
 
+/// The end of a stop or reap: done, or failed naming what could not be
+/// removed; either way with the outputs and summary.
+pub fn conclude(
+    what: &str,
+    problems: &[String],
+    outputs: std::collections::BTreeMap<String, String>,
+    summary: String,
+) -> Next {
+    if problems.is_empty() {
+        Next::Done { outputs, summary }
+    } else {
+        Next::Failed {
+            message: format!(
+                "{what} could not remove everything: {}.",
+                problems.join("; ")
+            ),
+            outputs,
+            summary,
+        }
+    }
+}
+
 pub enum Step {
     Next(Next),
     Finished(Report),

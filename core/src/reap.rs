@@ -523,21 +523,7 @@ impl Reap {
         }
         let outputs = self.outputs(&report.stopped_tasks, &report.deleted);
         let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
-        if report.problems.is_empty() {
-            Next::Done {
-                outputs,
-                summary: md,
-            }
-        } else {
-            Next::Failed {
-                message: format!(
-                    "Reap could not remove everything: {}.",
-                    report.problems.join("; ")
-                ),
-                outputs,
-                summary: md,
-            }
-        }
+        crate::cleanup::conclude("Reap", &report.problems, outputs, md)
     }
 }
 

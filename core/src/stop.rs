@@ -142,19 +142,7 @@ impl Stop {
         let md = summary::list(&self.s, "ecs-runner stop", &rows);
         if report.problems.is_empty() {
             self.out.info("Stop finished");
-            Next::Done {
-                outputs,
-                summary: md,
-            }
-        } else {
-            Next::Failed {
-                message: format!(
-                    "Stop could not remove everything: {}.",
-                    report.problems.join("; ")
-                ),
-                outputs,
-                summary: md,
-            }
         }
+        crate::cleanup::conclude("Stop", &report.problems, outputs, md)
     }
 }

@@ -8,7 +8,7 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, REGION } from './lib/world.mjs';
+import { useWorld, startInputs, REGION } from './lib/world.mjs';
 import { annotations, describeRun } from './lib/action.mjs';
 import {
   assertSecretsHandled,
@@ -20,25 +20,9 @@ import {
 
 describe('start cancelled', () => {
   let world;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-  });
+  useWorld((w) => (world = w));
 
-  const inputs = (extra) => ({
-    token: world.pat,
-    name: 'gh-runner',
-    cluster: 'runners',
-    'task-definition': 'gh-runner',
-    'launch-type': 'FARGATE',
-    subnets: world.seeds.network.subnets.join(','),
-    'security-groups': world.seeds.network.securityGroups.join(','),
-    timeout: '600',
-    ...extra,
-  });
+  const inputs = (extra) => startInputs(world, { timeout: '600', ...extra });
 
   /** Keeps moto's RUNNING task PROVISIONING (RunTask) then PENDING (DescribeTasks). */
   function neverRunning() {

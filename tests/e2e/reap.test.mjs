@@ -19,7 +19,7 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startWorld, REGION, REPOSITORY } from './lib/world.mjs';
+import { useWorld, REGION, REPOSITORY } from './lib/world.mjs';
 import { annotations, describeRun, readActionYaml } from './lib/action.mjs';
 import {
   assertSucceeded,
@@ -37,22 +37,19 @@ describe('reap', () => {
   let world;
   /** Task ARN -> age in seconds, for the createdAt the proxy adds. */
   let ages;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-    world.gh.addRepo(OTHER_REPOSITORY);
-    ages = new Map();
-    world.moto.proxy.rewrite(
-      (c) => c.operation === 'DescribeTasks',
-      (body) => {
-        const now = Date.now() / 1000;
-        for (const t of body.tasks ?? []) t.createdAt = Number((now - (ages.get(t.taskArn) ?? 0)).toFixed(3));
-        return body;
-      },
-    );
+  useWorld((w) => (world = w), {
+    fresh: () => {
+      world.gh.addRepo(OTHER_REPOSITORY);
+      ages = new Map();
+      world.moto.proxy.rewrite(
+        (c) => c.operation === 'DescribeTasks',
+        (body) => {
+          const now = Date.now() / 1000;
+          for (const t of body.tasks ?? []) t.createdAt = Number((now - (ages.get(t.taskArn) ?? 0)).toFixed(3));
+          return body;
+        },
+      );
+    },
   });
 
   const id = (arn) => arn.split('/').pop();

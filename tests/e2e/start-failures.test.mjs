@@ -5,7 +5,7 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld } from './lib/world.mjs';
+import { useWorld, startInputs } from './lib/world.mjs';
 import { annotations, describeRun } from './lib/action.mjs';
 import {
   assertFailed,
@@ -18,25 +18,9 @@ import {
 
 describe('start fails', () => {
   let world;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-  });
+  useWorld((w) => (world = w));
 
-  const inputs = (extra) => ({
-    token: world.pat,
-    name: 'gh-runner',
-    cluster: 'runners',
-    'task-definition': 'gh-runner',
-    'launch-type': 'FARGATE',
-    subnets: world.seeds.network.subnets.join(','),
-    'security-groups': world.seeds.network.securityGroups.join(','),
-    'wait-for-registration': 'false',
-    ...extra,
-  });
+  const inputs = (extra) => startInputs(world, { 'wait-for-registration': 'false', ...extra });
 
   /** Nothing reached GitHub or AWS, and no task exists anywhere. */
   async function assertNothingContacted(result) {

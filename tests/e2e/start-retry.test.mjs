@@ -7,30 +7,15 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, REGION } from './lib/world.mjs';
+import { useWorld, startInputs, REGION } from './lib/world.mjs';
 import { describeRun, FAKE_AWS, assertNoSecrets } from './lib/action.mjs';
 import { assertSucceeded, assertSecretsHandled, assertAwsRequestsSigned, expectedClientToken } from './lib/checks.mjs';
 
 describe('start: retries and debug output', () => {
   let world;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-  });
+  useWorld((w) => (world = w));
 
-  const inputs = (extra) => ({
-    token: world.pat,
-    name: 'gh-runner',
-    cluster: 'runners',
-    'task-definition': 'gh-runner',
-    'launch-type': 'FARGATE',
-    subnets: world.seeds.network.subnets.join(','),
-    'security-groups': world.seeds.network.securityGroups.join(','),
-    ...extra,
-  });
+  const inputs = (extra) => startInputs(world, extra);
 
   test('RunTask answered once with a 500 is retried with the same clientToken; one task exists', async () => {
     // Answered by the proxy in moto's place, once: the first attempt never

@@ -6,7 +6,7 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, REGION, REPOSITORY, ORG } from './lib/world.mjs';
+import { useWorld, REGION, REPOSITORY, ORG } from './lib/world.mjs';
 import { describeRun } from './lib/action.mjs';
 import {
   assertSucceeded,
@@ -24,13 +24,7 @@ const WORKDIR = '_e2e_work';
 
 describe('start', () => {
   let world;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-  });
+  useWorld((w) => (world = w));
 
   /** Inputs most tests share; the test adds placement and its own. */
   const inputs = (extra) => ({

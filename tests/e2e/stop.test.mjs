@@ -8,7 +8,7 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, REGION, REPOSITORY } from './lib/world.mjs';
+import { useWorld, startInputs, REGION, REPOSITORY } from './lib/world.mjs';
 import { annotations, describeRun, readActionYaml } from './lib/action.mjs';
 import {
   assertSucceeded,
@@ -24,30 +24,16 @@ const OTHER_REPOSITORY = 'octo-org/other-repo';
 
 describe('stop', () => {
   let world;
-  before(async () => {
-    world = await startWorld();
-  });
-  after(() => world?.close());
-  beforeEach(async () => {
-    await world.fresh();
-  });
+  useWorld((w) => (world = w));
 
-  const startInputs = () => ({
-    token: world.pat,
-    name: NAME,
-    cluster: 'runners',
-    'task-definition': 'gh-runner',
-    'launch-type': 'FARGATE',
-    subnets: world.seeds.network.subnets.join(','),
-    'security-groups': world.seeds.network.securityGroups.join(','),
-  });
+  const launchInputs = () => startInputs(world, { name: NAME });
 
   /**
    * Runs a start (exit 0 required) and returns its outputs, job context and
    * GitHub runner. `context` overrides the job's GITHUB_* values.
    */
   async function start(context = {}) {
-    const result = await world.run({ inputs: startInputs(), context });
+    const result = await world.run({ inputs: launchInputs(), context });
     assertSucceeded(result);
     const ctx = { ...world.context };
     const runner = world.gh.runnerByName(result.outputs.runner_id);

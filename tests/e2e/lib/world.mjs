@@ -2,6 +2,7 @@
 // GitHub, started once per file and made fresh for every test.
 
 import crypto from 'node:crypto';
+import { before, after, beforeEach } from 'node:test';
 import { startMoto } from './moto.mjs';
 import { startFakeGitHub } from './github.mjs';
 import { FAKE_AWS, runAction, jobContext } from './action.mjs';
@@ -16,6 +17,41 @@ export function fakePat() {
   let t = 'ghp_';
   for (let i = 0; i < 36; i++) t += alphabet[crypto.randomInt(alphabet.length)];
   return t;
+}
+
+/**
+ * One world for a describe block: started before its tests, made fresh
+ * before each (then `fresh(world)` runs, for a file's own setup), closed
+ * after. `set` receives it once started.
+ */
+export function useWorld(set, { fresh = null, ...options } = {}) {
+  let world;
+  before(async () => {
+    world = await startWorld(options);
+    set(world);
+  });
+  after(() => world?.close());
+  beforeEach(async () => {
+    await world.fresh();
+    if (fresh) await fresh(world);
+  });
+}
+
+/**
+ * Inputs of a Fargate start in the seeded world, by subnet and security
+ * group ids; `extra` adds or overrides.
+ */
+export function startInputs(world, extra = {}) {
+  return {
+    token: world.pat,
+    name: 'gh-runner',
+    cluster: 'runners',
+    'task-definition': 'gh-runner',
+    'launch-type': 'FARGATE',
+    subnets: world.seeds.network.subnets.join(','),
+    'security-groups': world.seeds.network.securityGroups.join(','),
+    ...extra,
+  };
 }
 
 export async function startWorld({ onlineAfterMs = null } = {}) {
