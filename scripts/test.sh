@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/e2e/setup.sh
+. scripts/ensure-tools.sh
 
 failed=()
 stage() {
@@ -20,6 +21,7 @@ stage() {
 
 ensure_node_modules || { echo "error: npm ci failed" >&2; exit 1; }
 ensure_moto || { echo "error: could not install moto_server" >&2; exit 1; }
+ensure_wasm_tools || { echo "error: could not install the wasm32 target or wasm-bindgen-cli" >&2; exit 1; }
 
 stage "cargo test --workspace" cargo test --workspace
 
