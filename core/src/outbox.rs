@@ -2,6 +2,7 @@
 //! secrets the shell must mask first.
 
 use crate::protocol::{Action, Level, Log, Next};
+use crate::settings::Settings;
 
 #[derive(Debug, Default)]
 pub struct Outbox {
@@ -11,7 +12,7 @@ pub struct Outbox {
     /// Every secret seen so far, for [`Outbox::redact`].
     secrets: Vec<String>,
     /// `debug: true`: request and response dumps become visible log lines.
-    pub debug: bool,
+    debug: bool,
 }
 
 impl Outbox {
@@ -20,6 +21,20 @@ impl Outbox {
             debug,
             ..Default::default()
         }
+    }
+
+    /// The outbox of a machine running with `s`: knows the credentials in
+    /// it (token, AWS secret key and session token) as secrets from the
+    /// start, so they are masked before the first line and redacted from
+    /// every line after.
+    pub fn for_settings(s: &Settings) -> Self {
+        let mut out = Outbox::new(s.debug);
+        out.secret(&s.token);
+        out.secret(&s.credentials.secret_access_key);
+        if let Some(t) = &s.credentials.session_token {
+            out.secret(t);
+        }
+        out
     }
 
     fn push(&mut self, level: Level, message: impl Into<String>) {
@@ -34,9 +49,6 @@ impl Outbox {
 
     pub fn info(&mut self, m: impl Into<String>) {
         self.push(Level::Info, m)
-    }
-    pub fn notice(&mut self, m: impl Into<String>) {
-        self.push(Level::Notice, m)
     }
     pub fn warning(&mut self, m: impl Into<String>) {
         self.push(Level::Warning, m)

@@ -61,7 +61,7 @@ pub struct Reap {
 impl Reap {
     pub fn new(s: Settings) -> Self {
         Reap {
-            out: Outbox::new(s.debug),
+            out: Outbox::for_settings(&s),
             ex: Exchange::default(),
             listed: Vec::new(),
             described: 0,
@@ -104,12 +104,6 @@ impl Reap {
     }
 
     fn begin(&mut self, now: Millis) -> Next {
-        self.out.secret(&self.s.token.clone());
-        self.out
-            .secret(&self.s.credentials.secret_access_key.clone());
-        if let Some(t) = self.s.credentials.session_token.clone() {
-            self.out.secret(&t);
-        }
         self.out.info(format!(
             "Reaping ecs-runner tasks and runners of {} older than {} minutes in cluster {}{}",
             self.s.scope.display(),

@@ -151,7 +151,7 @@ impl Start {
     /// Launches `count` runners (at least one); `random` needs 8 hex digits
     /// for each (shorter: the last runners reuse the first digits).
     pub fn with_runners(s: Settings, random: &str, count: usize) -> Self {
-        let out = Outbox::new(s.debug);
+        let out = Outbox::for_settings(&s);
         let launches = (0..count.max(1))
             .map(|i| {
                 Launch::new(
@@ -205,12 +205,6 @@ impl Start {
     }
 
     fn begin(&mut self, now: Millis) -> Next {
-        self.out.secret(&self.s.token.clone());
-        self.out
-            .secret(&self.s.credentials.secret_access_key.clone());
-        if let Some(t) = self.s.credentials.session_token.clone() {
-            self.out.secret(&t);
-        }
         self.began = now;
         self.deadline = now + self.s.timeout_s * 1000;
         self.out.info(format!(

@@ -42,7 +42,7 @@ impl Stop {
         }
         let cleanup = Cleanup::new("stop requested", todo, true, false);
         Stop {
-            out: Outbox::new(s.debug),
+            out: Outbox::for_settings(&s),
             ex: Exchange::default(),
             cleanup,
             s,
@@ -72,12 +72,6 @@ impl Stop {
     }
 
     fn begin(&mut self, now: Millis) -> Step {
-        self.out.secret(&self.s.token.clone());
-        self.out
-            .secret(&self.s.credentials.secret_access_key.clone());
-        if let Some(t) = self.s.credentials.session_token.clone() {
-            self.out.secret(&t);
-        }
         let what = match (&self.s.task_arn, &self.s.runner_id) {
             (None, None) => format!(
                 "this workflow run's tasks and runners (run {}; none were named)",
