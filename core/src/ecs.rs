@@ -43,7 +43,6 @@ pub struct Task {
     pub desired_status: String,
     pub stop_code: String,
     pub stopped_reason: String,
-    pub started_by: String,
     /// Seconds since the epoch (ECS timestamps are fractional seconds).
     pub created_at: Option<f64>,
     pub container_instance_arn: String,
@@ -55,7 +54,6 @@ pub struct Task {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Container {
     pub name: String,
-    pub last_status: String,
     pub reason: String,
     pub exit_code: Option<i64>,
     pub ip: String,
@@ -186,7 +184,6 @@ fn parse_task(t: &Value) -> Task {
             cs.iter()
                 .map(|c| Container {
                     name: str_of(c, "name"),
-                    last_status: str_of(c, "lastStatus"),
                     reason: str_of(c, "reason"),
                     exit_code: c.get("exitCode").and_then(Value::as_i64),
                     ip: c
@@ -216,7 +213,6 @@ fn parse_task(t: &Value) -> Task {
         desired_status: str_of(t, "desiredStatus"),
         stop_code: str_of(t, "stopCode"),
         stopped_reason: str_of(t, "stoppedReason"),
-        started_by: str_of(t, "startedBy"),
         created_at: t.get("createdAt").and_then(timestamp),
         container_instance_arn: str_of(t, "containerInstanceArn"),
         eni_ip,

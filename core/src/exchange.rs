@@ -164,11 +164,6 @@ impl<T: Clone> Exchange<T> {
         }
     }
 
-    /// The operation in flight, for messages.
-    pub fn in_flight(&self) -> Option<&Call<T>> {
-        self.pending.as_ref().map(|p| &p.call)
-    }
-
     /// Forget the call in flight (on cancel).
     pub fn abandon(&mut self) -> Option<Call<T>> {
         self.pending.take().map(|p| p.call)
