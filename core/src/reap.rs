@@ -251,14 +251,14 @@ impl Reap {
     /// An orphan: a runner of ours, offline and idle, with no live task in
     /// this cluster. Its age comes from its workflow run.
     fn is_orphan(&self, r: &Runner) -> bool {
-        is_ours(r)
-            && !r.busy
-            && r.status != "online"
-            && !self.tasks.iter().any(|t| {
-                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str())
-                    && t.desired_status != "STOPPED"
-                    && t.last_status != "STOPPED"
-            })
+        is_ours(r) && !r.busy && r.status != "online" && self.live_task_of(r).is_none()
+    }
+
+    /// The runner's task in this cluster, unless it is stopping or stopped.
+    fn live_task_of(&self, r: &Runner) -> Option<&Task> {
+        self.tasks
+            .iter()
+            .find(|t| t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str()) && !t.is_stopping())
     }
 
     /// Look up, one at a time, the workflow runs of the orphan runners.
@@ -370,7 +370,7 @@ impl Reap {
         let mut todo = Vec::new();
         let mut stopping: Vec<String> = Vec::new();
         for t in &self.tasks {
-            if t.desired_status == "STOPPED" || t.last_status == "STOPPED" {
+            if t.is_stopping() {
                 continue;
             }
             let runner_name = t.tag(names::TAG_RUNNER_ID).unwrap_or("");
@@ -399,11 +399,7 @@ impl Reap {
             ));
         }
         for r in self.runners.iter().filter(|r| is_ours(r)) {
-            let task = self.tasks.iter().find(|t| {
-                t.tag(names::TAG_RUNNER_ID) == Some(r.name.as_str())
-                    && t.desired_status != "STOPPED"
-                    && t.last_status != "STOPPED"
-            });
+            let task = self.live_task_of(r);
             let (verdict, why) = if r.busy {
                 (false, "busy with a job".to_string())
             } else if stopping.iter().any(|n| n == &r.name) {

@@ -945,9 +945,7 @@ impl Start {
         let mut todo = Vec::new();
         for (i, l) in self.launches.iter().enumerate() {
             match &l.task {
-                Some(t) if t.last_status != "STOPPED" && t.desired_status != "STOPPED" => {
-                    todo.push(Undo::StopTask(t.arn.clone()))
-                }
+                Some(t) if !t.is_stopping() => todo.push(Undo::StopTask(t.arn.clone())),
                 Some(_) => {}
                 None if unanswered == Some(i) => todo.push(Undo::FindTasks {
                     runner_id: Some(l.runner_id.clone()),
