@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::ecs::{self, Task};
-use crate::exchange::{Call, Exchange, Received};
+use crate::exchange::{failure_message, Call, Exchange, Received};
 use crate::github;
 use crate::names;
 use crate::outbox::Outbox;
@@ -339,7 +339,7 @@ impl Cleanup {
     ) -> Option<u64> {
         let ok = (200..300).contains(&resp.status);
         let undo = self.doing.clone()?;
-        let aws = || crate::start::aws_message(call, resp, s);
+        let failed = || failure_message(call, resp, s);
         match undo {
             Undo::StopTask(arn) => {
                 let id = ecs::task_id(&arn).to_string();
@@ -350,7 +350,7 @@ impl Cleanup {
                 } else {
                     self.report.problems.push(format!(
                         "could not stop task {id} ({}); stop it with `aws ecs stop-task --cluster {} --task {arn}`",
-                        aws(),
+                        failed(),
                         s.cluster
                     ));
                 }
@@ -376,7 +376,7 @@ impl Cleanup {
                         s.cluster
                     )),
                 },
-                None => self.report.problems.push(format!("could not look up task {}: {}", ecs::task_id(&arn), aws())),
+                None => self.report.problems.push(format!("could not look up task {}: {}", ecs::task_id(&arn), failed())),
             },
             Undo::FindTasks { runner_id, .. } => match ecs::parse_list_tasks(&resp.body).filter(|_| ok) {
                 Some((arns, next)) => {
@@ -390,7 +390,7 @@ impl Cleanup {
                 }
                 None => self.report.problems.push(format!(
                     "could not list this run's tasks ({}); look for tasks started by {} in cluster {}",
-                    aws(),
+                    failed(),
                     names::started_by(s),
                     s.cluster
                 )),
@@ -409,7 +409,7 @@ impl Cleanup {
                         }
                     }
                 }
-                None => self.report.problems.push(format!("could not describe this run's tasks ({})", aws())),
+                None => self.report.problems.push(format!("could not describe this run's tasks ({})", failed())),
             },
             Undo::WaitStopped => {
                 let tasks = ecs::parse_tasks(&resp.body).filter(|_| ok).map(|a| a.tasks).unwrap_or_default();
@@ -450,7 +450,7 @@ impl Cleanup {
                 }
                 _ => self.report.problems.push(format!(
                     "could not delete runner {name} (GitHub id {id}): {}; delete it under Settings → Actions → Runners",
-                    github::error_message(call.operation, &s.scope, resp)
+                    failed()
                 )),
             },
             Undo::FindRunner { name } => match github::parse_runners(&resp.body).filter(|_| ok) {
@@ -464,7 +464,7 @@ impl Cleanup {
                 },
                 None => self.report.problems.push(format!(
                     "could not look up runner {name}: {}",
-                    github::error_message(call.operation, &s.scope, resp)
+                    failed()
                 )),
             },
             Undo::ListRunners { page } => match github::parse_runners(&resp.body).filter(|_| ok) {
@@ -481,7 +481,7 @@ impl Cleanup {
                 }
                 None => self.report.problems.push(format!(
                     "could not list runners: {}",
-                    github::error_message(call.operation, &s.scope, resp)
+                    failed()
                 )),
             },
         }

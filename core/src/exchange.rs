@@ -262,6 +262,49 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
     request
 }
 
+/// A failed call (after its retries) as one sentence: what failed, what
+/// AWS or GitHub said, and the likely fix.
+pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
+    match call.service {
+        Service::GitHub => crate::github::error_message(call.operation, &s.scope, resp),
+        Service::Ecs | Service::Ec2 => aws_message(call, resp, s),
+    }
+}
+
+fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
+    let service = call.service.name();
+    // Name what the call was about, so "not found" says what was not found.
+    let subject = match (call.service, call.operation) {
+        (Service::Ecs, "DescribeTaskDefinition") => {
+            format!(" (task definition '{}')", s.task_definition)
+        }
+        (Service::Ecs, _) => format!(" (cluster '{}')", s.cluster),
+        _ => String::new(),
+    };
+    let what = format!("{} {}{subject}", service.to_uppercase(), call.operation);
+    if resp.status == 0 {
+        return format!(
+            "{what} failed: {} (is the endpoint {} reachable?)",
+            resp.error.as_deref().unwrap_or("no answer"),
+            if call.service == Service::Ecs {
+                &s.endpoints.ecs
+            } else {
+                &s.endpoints.ec2
+            }
+        );
+    }
+    let err = aws_error::parse(resp);
+    let mut m = format!(
+        "{what} failed: {}: {}",
+        err.code,
+        err.message.trim_end_matches('.')
+    );
+    if let Some(a) = aws_error::advice(service, call.operation, &err) {
+        m.push_str(&format!(". Likely fix: {a}"));
+    }
+    m
+}
+
 /// How long to wait before retrying, or None when the failure is final.
 fn retry_delay(service: Service, resp: &HttpResponse, attempt: u32) -> Option<u64> {
     let transient = match service {

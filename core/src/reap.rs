@@ -14,7 +14,7 @@
 
 use crate::cleanup::{Cleanup, Step, Undo};
 use crate::ecs::{self, Task};
-use crate::exchange::{Call, Exchange, Received};
+use crate::exchange::{failure_message, Call, Exchange, Received};
 use crate::github::{self, Runner, WorkflowRun};
 use crate::names;
 use crate::outbox::Outbox;
@@ -162,11 +162,7 @@ impl Reap {
             return self.on_workflow_run(now, &call, &resp);
         }
         if !(200..300).contains(&resp.status) {
-            let message = if call.service == crate::exchange::Service::GitHub {
-                github::error_message(call.operation, &self.s.scope, &resp)
-            } else {
-                crate::start::aws_message(&call, &resp, &self.s)
-            };
+            let message = failure_message(&call, &resp, &self.s);
             return Next::Failed {
                 message,
                 outputs: Default::default(),
@@ -304,7 +300,7 @@ impl Reap {
                 resp.status,
                 self.s.scope.display()
             )),
-            _ => RunAge::Unknown(github::error_message(call.operation, &self.s.scope, resp)),
+            _ => RunAge::Unknown(failure_message(call, resp, &self.s)),
         };
         if let RunAge::Unknown(why) = &age {
             self.out

@@ -19,11 +19,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::aws_error;
 use crate::cleanup::{Cleanup, Report, Step, Undo};
 use crate::ec2;
 use crate::ecs::{self, Task, TaskDefinition};
-use crate::exchange::{Call, Exchange, Received};
+use crate::exchange::{failure_message, Call, Exchange, Received};
 use crate::github;
 use crate::names;
 use crate::outbox::Outbox;
@@ -302,12 +301,7 @@ impl Start {
     fn on_answer(&mut self, now: Millis, call: Call<Op>, resp: HttpResponse) -> Next {
         let ok = (200..300).contains(&resp.status);
         if !ok {
-            let message = match call.service {
-                crate::exchange::Service::GitHub => {
-                    github::error_message(call.operation, &self.s.scope, &resp)
-                }
-                _ => aws_message(&call, &resp, &self.s),
-            };
+            let message = failure_message(&call, &resp, &self.s);
             return self.fail(now, message);
         }
         match call.tag {
@@ -1007,39 +1001,4 @@ fn tag_words(l: &Lookup) -> String {
         Lookup::Tag { key, value } => format!("`{key}:{value}`"),
         _ => String::new(),
     }
-}
-
-/// A failed AWS call as one sentence with the likely fix.
-pub fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
-    let service = call.service.name();
-    // Name what the call was about, so "not found" says what was not found.
-    let subject = match (call.service, call.operation) {
-        (crate::exchange::Service::Ecs, "DescribeTaskDefinition") => {
-            format!(" (task definition '{}')", s.task_definition)
-        }
-        (crate::exchange::Service::Ecs, _) => format!(" (cluster '{}')", s.cluster),
-        _ => String::new(),
-    };
-    let what = format!("{} {}{subject}", service.to_uppercase(), call.operation);
-    if resp.status == 0 {
-        return format!(
-            "{what} failed: {} (is the endpoint {} reachable?)",
-            resp.error.as_deref().unwrap_or("no answer"),
-            if call.service == crate::exchange::Service::Ecs {
-                &s.endpoints.ecs
-            } else {
-                &s.endpoints.ec2
-            }
-        );
-    }
-    let err = aws_error::parse(resp);
-    let mut m = format!(
-        "{what} failed: {}: {}",
-        err.code,
-        err.message.trim_end_matches('.')
-    );
-    if let Some(a) = aws_error::advice(service, call.operation, &err) {
-        m.push_str(&format!(". Likely fix: {a}"));
-    }
-    m
 }
