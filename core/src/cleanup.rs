@@ -59,24 +59,56 @@ pub enum Undo {
 /// What was removed and what could not be.
 #[derive(Debug, Default, Clone)]
 pub struct Report {
-    pub done: Vec<String>,
-    pub problems: Vec<String>,
-    /// Tasks stopped, with how each ended (stop mode waits for that).
-    pub stopped: Vec<(String, String)>,
-    /// Runners deleted.
-    pub deleted: Vec<String>,
-    /// ARNs of the tasks this run stopped (StopTask succeeded), in order.
+    /// ARNs of the tasks this cleanup stopped (StopTask succeeded), in order.
     pub stopped_tasks: Vec<String>,
+    /// Names of the runners it deleted.
+    pub deleted: Vec<String>,
+    /// What else it found: already stopped or gone, busy, not ours...
+    pub notes: Vec<String>,
+    pub problems: Vec<String>,
+    /// (task id, how it ended) for each task stopped or stopping (stop mode
+    /// waits for that).
+    pub endings: Vec<(String, String)>,
 }
 
-/// The end of a stop or reap: done, or failed naming what could not be
-/// removed; either way with the outputs and summary.
+impl Report {
+    /// Everything done, a sentence each: tasks stopped, runners deleted,
+    /// then the notes.
+    pub fn done(&self) -> Vec<String> {
+        let stopped = self
+            .stopped_tasks
+            .iter()
+            .map(|arn| format!("stopped task {}", ecs::task_id(arn)));
+        let deleted = self
+            .deleted
+            .iter()
+            .map(|name| format!("deleted runner {name} from GitHub"));
+        stopped
+            .chain(deleted)
+            .chain(self.notes.iter().cloned())
+            .collect()
+    }
+}
+
+/// The end of a stop or reap: the outputs (`stopped_tasks` as ARNs,
+/// `deleted_runners` as names: what was done, or for a dry run what would
+/// be), then done, or failed naming what could not be removed.
 pub fn conclude(
     what: &str,
+    s: &Settings,
+    stopped: &[String],
+    deleted: &[String],
     problems: &[String],
-    outputs: std::collections::BTreeMap<String, String>,
     summary: String,
 ) -> Next {
+    let mut outputs = std::collections::BTreeMap::new();
+    outputs.insert("stopped_tasks".to_string(), stopped.join(","));
+    outputs.insert("deleted_runners".to_string(), deleted.join(","));
+    outputs.insert(
+        "cluster".to_string(),
+        crate::summary::cluster_name(&s.cluster).to_string(),
+    );
+    outputs.insert("region".to_string(), s.region.clone());
     if problems.is_empty() {
         Next::Done { outputs, summary }
     } else {
@@ -301,6 +333,14 @@ impl Cleanup {
         }
     }
 
+    /// A runner GitHub will not delete because it is running a job.
+    fn busy(&mut self, out: &mut Outbox, name: &str) {
+        out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
+        self.report.notes.push(format!(
+            "runner {name} is busy with a job and was not deleted"
+        ));
+    }
+
     /// Take in a found task of ours: stop it unless stopped, and (stop mode)
     /// remove its runner.
     fn take_task(&mut self, t: &Task) {
@@ -310,11 +350,11 @@ impl Cleanup {
         self.seen_tasks.push(t.arn.clone());
         if t.last_status == "STOPPED" {
             self.report
-                .done
+                .notes
                 .push(format!("task {} was already stopped", t.id()));
         } else if t.desired_status == "STOPPED" {
             self.report
-                .done
+                .notes
                 .push(format!("task {} was already stopping", t.id()));
             self.stopped_arns.push(t.arn.clone());
         } else {
@@ -344,7 +384,6 @@ impl Cleanup {
             Undo::StopTask(arn) => {
                 let id = ecs::task_id(&arn).to_string();
                 if ok {
-                    self.report.done.push(format!("stopped task {id}"));
                     self.report.stopped_tasks.push(arn.clone());
                     self.stopped_arns.push(arn);
                 } else {
@@ -370,7 +409,7 @@ impl Cleanup {
                             names::TAG_REPOSITORY
                         )),
                     },
-                    None => self.report.done.push(format!(
+                    None => self.report.notes.push(format!(
                         "task {} is not in cluster {} (already gone)",
                         ecs::task_id(&arn),
                         s.cluster
@@ -423,7 +462,7 @@ impl Cleanup {
                         Some(t) if t.last_status == "STOPPED" => {
                             let ending = t.ending();
                             out.info(format!("Task {id} stopped: {ending}"));
-                            self.report.stopped.push((id, ending));
+                            self.report.endings.push((id, ending));
                         }
                         Some(t) => {
                             out.warning(format!(
@@ -431,22 +470,20 @@ impl Cleanup {
                                 t.last_status,
                                 WAIT_STOPPED_MS / 1000
                             ));
-                            self.report.stopped.push((id, format!("still {}", t.last_status)));
+                            self.report.endings.push((id, format!("still {}", t.last_status)));
                         }
-                        None => self.report.stopped.push((id, "gone".into())),
+                        None => self.report.endings.push((id, "gone".into())),
                     }
                 }
             }
             Undo::DeleteRunner { id, name } => match resp.status {
                 200..=299 => {
-                    self.report.done.push(format!("deleted runner {name} from GitHub"));
                     self.report.deleted.push(name);
                 }
-                404 => self.report.done.push(format!("runner {name} was already gone from GitHub")),
+                404 => self.report.notes.push(format!("runner {name} was already gone from GitHub")),
                 // GitHub refuses to delete a runner that is running a job.
                 422 => {
-                    out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
-                    self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
+                    self.busy(out, &name);
                 }
                 _ => self.report.problems.push(format!(
                     "could not delete runner {name} (GitHub id {id}): {}; delete it under Settings → Actions → Runners",
@@ -456,11 +493,10 @@ impl Cleanup {
             Undo::FindRunner { name } => match github::parse_runners(&resp.body).filter(|_| ok) {
                 Some((runners, _)) => match runners.into_iter().find(|r| r.name == name) {
                     Some(r) if r.busy && self.thorough => {
-                        out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
-                        self.report.done.push(format!("runner {name} is busy with a job and was not deleted"));
+                        self.busy(out, &name);
                     }
                     Some(r) => self.todo.push_front(Undo::DeleteRunner { id: r.id, name }),
-                    None => self.report.done.push(format!("runner {name} is not registered (already removed)")),
+                    None => self.report.notes.push(format!("runner {name} is not registered (already removed)")),
                 },
                 None => self.report.problems.push(format!(
                     "could not look up runner {name}: {}",

@@ -458,10 +458,8 @@ impl Reap {
                     }
                 })
                 .collect();
-            return Next::Done {
-                outputs: self.outputs(&would_stop, &would_delete),
-                summary: summary::list(&self.s, "ecs-runner reap", &self.rows),
-            };
+            let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
+            return crate::cleanup::conclude("Reap", &self.s, &would_stop, &would_delete, &[], md);
         }
         let reason = format!("reaped: older than {max} minutes and its runner not busy");
         let mut cleanup = Cleanup::new(&reason, todo, false, false);
@@ -478,24 +476,6 @@ impl Reap {
         }
     }
 
-    /// `stopped_tasks` (ARNs) and `deleted_runners` (names): what was done,
-    /// or in a dry run what would have been.
-    fn outputs(
-        &self,
-        stopped: &[String],
-        deleted: &[String],
-    ) -> std::collections::BTreeMap<String, String> {
-        let mut o = std::collections::BTreeMap::new();
-        o.insert("stopped_tasks".into(), stopped.join(","));
-        o.insert("deleted_runners".into(), deleted.join(","));
-        o.insert(
-            "cluster".into(),
-            summary::cluster_name(&self.s.cluster).to_string(),
-        );
-        o.insert("region".into(), self.s.region.clone());
-        o
-    }
-
     fn removed(&mut self, step: Step) -> Next {
         let report = match step {
             Step::Next(next) => return next,
@@ -504,12 +484,18 @@ impl Reap {
         for p in &report.problems {
             self.rows.push(("problem".into(), String::new(), p.clone()));
         }
-        for d in &report.done {
+        for d in report.done() {
             self.out.info(format!("Done: {d}"));
         }
-        let outputs = self.outputs(&report.stopped_tasks, &report.deleted);
         let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
-        crate::cleanup::conclude("Reap", &report.problems, outputs, md)
+        crate::cleanup::conclude(
+            "Reap",
+            &self.s,
+            &report.stopped_tasks,
+            &report.deleted,
+            &report.problems,
+            md,
+        )
     }
 }
 

@@ -978,8 +978,9 @@ impl Start {
         };
         self.stage = Stage::Finished;
         let mut message = self.failure.clone();
-        if !report.done.is_empty() {
-            message.push_str(&format!("\nCleaned up: {}.", report.done.join("; ")));
+        let done = report.done();
+        if !done.is_empty() {
+            message.push_str(&format!("\nCleaned up: {}.", done.join("; ")));
         }
         if !report.problems.is_empty() {
             message.push_str(&format!("\nLeft behind: {}.", report.problems.join("; ")));

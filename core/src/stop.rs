@@ -4,8 +4,6 @@
 //! finds this workflow run's tasks by `startedBy` and tags, and this run's
 //! runners by name. Idempotent: what is already gone is a success.
 
-use std::collections::BTreeMap;
-
 use crate::cleanup::{Cleanup, Report, Step, Undo};
 use crate::exchange::Exchange;
 use crate::outbox::Outbox;
@@ -96,28 +94,14 @@ impl Stop {
     }
 
     fn finish(&mut self, report: Report) -> Next {
-        let mut outputs = BTreeMap::new();
-        outputs.insert("stopped_tasks".to_string(), report.stopped_tasks.join(","));
-        outputs.insert("deleted_runners".to_string(), report.deleted.join(","));
-        outputs.insert(
-            "cluster".to_string(),
-            summary::cluster_name(&self.s.cluster).to_string(),
-        );
-        outputs.insert("region".to_string(), self.s.region.clone());
         let mut rows: Vec<(String, String, String)> = Vec::new();
-        for (id, ending) in &report.stopped {
+        for (id, ending) in &report.endings {
             rows.push(("task".into(), id.clone(), format!("stopped: {ending}")));
         }
         for name in &report.deleted {
             rows.push(("runner".into(), name.clone(), "deleted from GitHub".into()));
         }
-        // The rest of what was done (already stopped, already gone, busy...);
-        // the task and runner rows above already say "stopped" and "deleted".
-        for line in report
-            .done
-            .iter()
-            .filter(|l| !l.starts_with("stopped task ") && !l.starts_with("deleted runner "))
-        {
+        for line in &report.notes {
             rows.push(("note".into(), String::new(), line.clone()));
         }
         for line in &report.problems {
@@ -130,13 +114,20 @@ impl Stop {
                 "nothing of this run was found: nothing to do".into(),
             ));
         }
-        for line in &report.done {
+        for line in report.done() {
             self.out.info(format!("Done: {line}"));
         }
         let md = summary::list(&self.s, "ecs-runner stop", &rows);
         if report.problems.is_empty() {
             self.out.info("Stop finished");
         }
-        crate::cleanup::conclude("Stop", &report.problems, outputs, md)
+        crate::cleanup::conclude(
+            "Stop",
+            &self.s,
+            &report.stopped_tasks,
+            &report.deleted,
+            &report.problems,
+            md,
+        )
     }
 }
