@@ -511,7 +511,7 @@ impl Cleanup {
                             self.queue_runner(&r.name);
                         }
                     }
-                    if !runners.is_empty() && u64::from(page) * 100 < total {
+                    if github::more_pages(page, runners.len(), total) {
                         self.todo.push_front(Undo::ListRunners { page: page + 1 });
                     }
                 }

@@ -51,11 +51,20 @@ pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
     )
 }
 
+/// Runners per page when listing them all (GitHub's maximum).
+const RUNNERS_PER_PAGE: u64 = 100;
+
 pub fn runners_page_path(scope: &Scope, page: u32) -> String {
     format!(
-        "{}/actions/runners?per_page=100&page={page}",
+        "{}/actions/runners?per_page={RUNNERS_PER_PAGE}&page={page}",
         scope.api_prefix()
     )
+}
+
+/// Whether runners follow page `page` (1-based) of a listing that had
+/// `got` runners on it and says there are `total` in all.
+pub fn more_pages(page: u32, got: usize, total: u64) -> bool {
+    got > 0 && u64::from(page) * RUNNERS_PER_PAGE < total
 }
 
 pub fn runner_path(scope: &Scope, id: u64) -> String {

@@ -24,6 +24,20 @@ pub fn runner_id(s: &Settings, random_hex: &str) -> String {
     )
 }
 
+/// The run id of a name [`runner_id`] made, `{name}-{run id}-{attempt}-{8
+/// hex}`; None for a name of any other shape.
+pub fn run_id_in(runner_id: &str) -> Option<&str> {
+    let mut parts = runner_id.rsplitn(4, '-');
+    let (hex, attempt, run, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let shaped = hex.len() == 8
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && digits(attempt)
+        && digits(run)
+        && !name.is_empty();
+    shaped.then_some(run)
+}
+
 /// The prefix every runner of this workflow run (any attempt) has.
 pub fn run_prefix(s: &Settings) -> String {
     format!("{}-{}-", s.name, s.run.run_id)

@@ -195,7 +195,7 @@ impl Reap {
                 let Some((runners, total)) = github::parse_runners(&resp.body) else {
                     return self.unreadable("GitHub list runners");
                 };
-                let more = !runners.is_empty() && u64::from(self.page) * 100 < total;
+                let more = github::more_pages(self.page, runners.len(), total);
                 self.runners.extend(runners);
                 if more {
                     self.page += 1;
@@ -266,7 +266,7 @@ impl Reap {
                 self.runners
                     .iter()
                     .filter(|r| self.is_orphan(r))
-                    .filter_map(|r| run_id_of(&r.name))
+                    .filter_map(|r| names::run_id_in(&r.name).map(String::from))
                     .collect()
             };
             ids.sort();
@@ -316,7 +316,7 @@ impl Reap {
         if max == 0 {
             return (true, "offline, no live task in this cluster".into());
         }
-        let run = run_id_of(&r.name).unwrap_or_default();
+        let run = names::run_id_in(&r.name).unwrap_or_default().to_string();
         match self.runs.get(&run) {
             Some(RunAge::Gone) => (
                 true,
@@ -503,26 +503,5 @@ impl Reap {
 /// and named `{name}-{run id}-{attempt}-{8 hex}` (docs/behaviour.md).
 pub fn is_ours(r: &Runner) -> bool {
     let has = |l: &str| r.labels.iter().any(|x| x.eq_ignore_ascii_case(l));
-    let mut parts = r.name.rsplitn(4, '-');
-    let (hex, attempt, run) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
-    let shaped = hex.len() == 8
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        && !attempt.is_empty()
-        && attempt.bytes().all(|b| b.is_ascii_digit())
-        && !run.is_empty()
-        && run.bytes().all(|b| b.is_ascii_digit())
-        && parts.next().is_some_and(|n| !n.is_empty());
-    shaped && has("ephemeral") && has(&r.name)
-}
-
-/// The run id in a runner name `{name}-{run id}-{attempt}-{8 hex}`.
-fn run_id_of(name: &str) -> Option<String> {
-    name.rsplit('-')
-        .nth(2)
-        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
-        .map(String::from)
+    names::run_id_in(&r.name).is_some() && has("ephemeral") && has(&r.name)
 }

@@ -361,3 +361,11 @@ fn recognises_runner_names_and_labels() {
         "no name part"
     );
 }
+
+#[test]
+fn the_run_id_is_read_back_from_the_runner_ids_start_makes() {
+    let id = ecs_runner_core::names::runner_id(&settings(), RANDOM);
+    assert_eq!(ecs_runner_core::names::run_id_in(&id), Some("987654"));
+    assert_eq!(ecs_runner_core::names::run_id_in("gh-x-1-0123abcd"), None);
+    assert_eq!(ecs_runner_core::names::run_id_in("gh-987654-1-0123abc"), None);
+}
