@@ -139,50 +139,11 @@ pub fn parse_workflow_run(body: &str) -> Option<WorkflowRun> {
 }
 
 /// `2026-11-23T09:15:00Z` (GitHub's timestamps; fractions and offsets
-/// accepted) to seconds since the epoch.
+/// accepted) to whole seconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let (date, rest) = text.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time_end = rest.find(['Z', '+', '-']).unwrap_or(rest.len());
-    let (clock, zone) = rest.split_at(time_end);
-    let mut t = clock.split(':');
-    let (h, min) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let sec = t
-        .next()
-        .map(|s| s.split('.').next().unwrap_or("0").parse::<i64>().ok())
-        .unwrap_or(Some(0))?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let offset = match zone.chars().next() {
-        None | Some('Z') => 0,
-        Some(sign) => {
-            let mut z = zone[1..].split(':');
-            let (zh, zm) = (
-                z.next()?.parse::<i64>().ok()?,
-                z.next().unwrap_or("0").parse::<i64>().ok()?,
-            );
-            let o = zh * 3600 + zm * 60;
-            if sign == '+' {
-                o
-            } else {
-                -o
-            }
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec - offset).ok()
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let t = DateTime::from_str(text, Format::DateTimeWithOffset).ok()?;
+    u64::try_from(t.secs()).ok()
 }
 
 /// A message for a failed GitHub call: what failed, what GitHub said, and

@@ -75,30 +75,11 @@ const RUN5: &str = "github:GET /repos/octo/app/actions/runs/5";
 
 /// GitHub's "Get a workflow run" answer, started `minutes_ago`.
 fn workflow_run(status: &str, minutes_ago: u64) -> Reply {
-    let started = T0 / 1000 - minutes_ago * 60;
-    // Seconds since the epoch to RFC 3339, for whole days plus time of day.
-    let (days, rest) = (started / 86_400, started % 86_400);
-    let (y, m, d) = civil(days as i64);
-    let at = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    );
+    let started = (T0 / 1000 - minutes_ago * 60) as i64;
+    let at = aws_smithy_types::DateTime::from_secs(started)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
     Reply(200, json!({"id": 5, "status": status, "conclusion": null, "run_started_at": at, "created_at": at}).to_string())
-}
-
-/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Only the orphan runner gh-5-1-eeeeeeee, whose task is gone.
@@ -367,5 +348,8 @@ fn the_run_id_is_read_back_from_the_runner_ids_start_makes() {
     let id = ecs_runner_core::names::runner_id(&settings(), RANDOM);
     assert_eq!(ecs_runner_core::names::run_id_in(&id), Some("987654"));
     assert_eq!(ecs_runner_core::names::run_id_in("gh-x-1-0123abcd"), None);
-    assert_eq!(ecs_runner_core::names::run_id_in("gh-987654-1-0123abc"), None);
+    assert_eq!(
+        ecs_runner_core::names::run_id_in("gh-987654-1-0123abc"),
+        None
+    );
 }
