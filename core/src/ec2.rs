@@ -100,7 +100,8 @@ fn form(params: &[(String, String)]) -> String {
 /// accepted there, but moto checks the signature against the body parsed
 /// and re-encoded with `quote_plus`: a `%20` fails its check (401
 /// AuthFailure), a `+` passes (checked with moto 5.2, auth checking on).
-/// A literal `+` is `%2B`, so it is never read back as a space.
+/// A literal `+` is `%2B`, so it is never read back as a space. GitHub's
+/// `?name=` query reads the same encoding.
 pub fn form_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {

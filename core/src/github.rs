@@ -47,7 +47,7 @@ pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
     format!(
         "{}/actions/runners?name={}",
         scope.api_prefix(),
-        query_escape(name)
+        crate::ec2::form_encode(name)
     )
 }
 
@@ -221,19 +221,6 @@ fn github_says(body: &str) -> String {
         }
     }
     s
-}
-
-/// Percent-encode a query value (RFC 3986 unreserved characters pass).
-fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
