@@ -306,61 +306,7 @@ impl Start {
         }
         match call.tag {
             Op::TaskDefinition => self.on_task_definition(now, &resp.body),
-            Op::Subnets => match ec2::parse_subnet_ids(&resp.body) {
-                Ok(page) => {
-                    self.subnets.extend(page.ids);
-                    if let (Some(token), Lookup::Tag { key, value }) =
-                        (page.next_token, &self.s.subnets)
-                    {
-                        let body = ec2::describe_subnets_by_tag(key, value, Some(&token));
-                        return self.send(Call::ec2(Op::Subnets, "DescribeSubnets", body), now);
-                    }
-                    let tag = tag_words(&self.s.subnets);
-                    if self.subnets.is_empty() {
-                        return self.fail(now, format!(
-                            "Input 'subnets-tag': no subnet in {} has the tag {tag}. Tag the runner subnets, or give their ids in `subnets`.",
-                            self.s.region
-                        ));
-                    }
-                    self.out.info(format!(
-                        "Subnets with tag {tag}: {}",
-                        self.subnets.join(", ")
-                    ));
-                    self.subnets_done = true;
-                    self.next_lookup(now)
-                }
-                Err(e) => self.fail(now, format!("EC2 DescribeSubnets: unreadable answer: {e}")),
-            },
-            Op::SecurityGroups => match ec2::parse_security_group_ids(&resp.body) {
-                Ok(page) => {
-                    self.security_groups.extend(page.ids);
-                    if let (Some(token), Lookup::Tag { key, value }) =
-                        (page.next_token, &self.s.security_groups)
-                    {
-                        let body = ec2::describe_security_groups_by_tag(key, value, Some(&token));
-                        return self.send(
-                            Call::ec2(Op::SecurityGroups, "DescribeSecurityGroups", body),
-                            now,
-                        );
-                    }
-                    let tag = tag_words(&self.s.security_groups);
-                    if self.security_groups.is_empty() {
-                        return self.fail(now, format!(
-                            "Input 'security-groups-tag': no security group in {} has the tag {tag}. Tag the group, or give its id in `security-groups`.",
-                            self.s.region
-                        ));
-                    }
-                    self.out.info(format!(
-                        "Security groups with tag {tag}: {}",
-                        self.security_groups.join(", ")
-                    ));
-                    self.register(now)
-                }
-                Err(e) => self.fail(
-                    now,
-                    format!("EC2 DescribeSecurityGroups: unreadable answer: {e}"),
-                ),
-            },
+            Op::Subnets | Op::SecurityGroups => self.on_lookup_page(now, call.tag, &resp.body),
             Op::Jit => match github::parse_jit(&resp.body) {
                 Some((id, config)) => {
                     self.out.secret(&config);
@@ -502,24 +448,92 @@ impl Start {
     /// Look up subnets, then security groups, by tag where asked.
     fn next_lookup(&mut self, now: Millis) -> Next {
         if self.awsvpc() {
-            if let (Lookup::Tag { key, value }, false) = (&self.s.subnets, self.subnets_done) {
-                let call = Call::ec2(
-                    Op::Subnets,
-                    "DescribeSubnets",
-                    ec2::describe_subnets_by_tag(key, value, None),
-                );
-                return self.send(call, now);
+            if matches!(self.s.subnets, Lookup::Tag { .. }) && !self.subnets_done {
+                return self.lookup(now, Op::Subnets, None);
             }
-            if let Lookup::Tag { key, value } = &self.s.security_groups {
-                let call = Call::ec2(
-                    Op::SecurityGroups,
-                    "DescribeSecurityGroups",
-                    ec2::describe_security_groups_by_tag(key, value, None),
-                );
-                return self.send(call, now);
+            if matches!(self.s.security_groups, Lookup::Tag { .. }) {
+                return self.lookup(now, Op::SecurityGroups, None);
             }
         }
         self.register(now)
+    }
+
+    /// Ask for one page of the lookup by tag `op` (subnets or security
+    /// groups); `token` is the page after the first.
+    fn lookup(&mut self, now: Millis, op: Op, token: Option<&str>) -> Next {
+        let call = match (op, &self.s.subnets, &self.s.security_groups) {
+            (Op::Subnets, Lookup::Tag { key, value }, _) => Call::ec2(
+                op,
+                "DescribeSubnets",
+                ec2::describe_subnets_by_tag(key, value, token),
+            ),
+            (Op::SecurityGroups, _, Lookup::Tag { key, value }) => Call::ec2(
+                op,
+                "DescribeSecurityGroups",
+                ec2::describe_security_groups_by_tag(key, value, token),
+            ),
+            _ => return self.register(now), // next_lookup only asks for tag lookups
+        };
+        self.send(call, now)
+    }
+
+    /// A page of subnets or security groups by tag: ask for the next page,
+    /// or with all of them go on (none found is an error naming the tag).
+    fn on_lookup_page(&mut self, now: Millis, op: Op, body: &str) -> Next {
+        let subnets = op == Op::Subnets;
+        let (operation, page) = if subnets {
+            ("DescribeSubnets", ec2::parse_subnet_ids(body))
+        } else {
+            (
+                "DescribeSecurityGroups",
+                ec2::parse_security_group_ids(body),
+            )
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => return self.fail(now, format!("EC2 {operation}: unreadable answer: {e}")),
+        };
+        let found = if subnets {
+            &mut self.subnets
+        } else {
+            &mut self.security_groups
+        };
+        found.extend(page.ids);
+        if let Some(token) = page.next_token {
+            return self.lookup(now, op, Some(&token));
+        }
+        let (found, setting) = if subnets {
+            (self.subnets.join(", "), &self.s.subnets)
+        } else {
+            (self.security_groups.join(", "), &self.s.security_groups)
+        };
+        let tag = tag_words(setting);
+        if found.is_empty() {
+            let message = if subnets {
+                format!(
+                    "Input 'subnets-tag': no subnet in {} has the tag {tag}. Tag the runner subnets, or give their ids in `subnets`.",
+                    self.s.region
+                )
+            } else {
+                format!(
+                    "Input 'security-groups-tag': no security group in {} has the tag {tag}. Tag the group, or give its id in `security-groups`.",
+                    self.s.region
+                )
+            };
+            return self.fail(now, message);
+        }
+        let what = if subnets {
+            "Subnets"
+        } else {
+            "Security groups"
+        };
+        self.out.info(format!("{what} with tag {tag}: {found}"));
+        if subnets {
+            self.subnets_done = true;
+            self.next_lookup(now)
+        } else {
+            self.register(now)
+        }
     }
 
     /// Register the runner of the current launch with GitHub.
