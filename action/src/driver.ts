@@ -77,8 +77,8 @@ async function perform(
 ): Promise<Event | undefined> {
   switch (next.kind) {
     case "send": {
-      // All at once: the core batches requests that do not depend on each
-      // other (e.g. one DescribeTasks per cluster).
+      // All at once: the protocol lets the core ask for several independent
+      // requests in one step (today it asks for one at a time).
       const answers = Promise.all(next.requests.map((request) => deps.send(request, cancel)));
       const responses = await untilAborted(answers, cancel);
       return responses === undefined ? undefined : { type: "responses", responses };

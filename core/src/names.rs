@@ -121,8 +121,9 @@ pub fn task_tags(s: &Settings, runner_id: &str) -> Vec<(String, String)> {
         (TAG_RUN_ATTEMPT.to_string(), s.run.run_attempt.clone()),
         (TAG_JOB.to_string(), s.run.job.clone()),
     ];
-    // ECS rejects empty tag values? No: values may be empty, but a tag with
-    // an empty key is invalid; ours never have one.
+    // ECS allows empty tag values (GITHUB_JOB may be unset outside Actions)
+    // but not empty keys; ours never have one, the user's are checked in
+    // inputs.rs.
     tags.extend(s.tags.iter().cloned());
     tags
 }
