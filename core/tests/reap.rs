@@ -22,11 +22,6 @@ fn task(id: &str, runner: &str, minutes_old: u64, context: &str) -> Value {
     t
 }
 
-fn runner(name: &str, id: u64, status: &str, busy: bool) -> Value {
-    json!({"id": id, "name": name, "os": "Linux", "status": status, "busy": busy,
-           "labels": [{"name": "self-hosted"}, {"name": "ephemeral"}, {"name": name}]})
-}
-
 fn world() -> World {
     let mut w = World::default();
     w.queue(
@@ -47,18 +42,14 @@ fn world() -> World {
     );
     w.queue(
         PAGE1,
-        Reply(
-            200,
-            json!({"total_count": 6, "runners": [
-                runner("gh-1-1-aaaaaaaa", 1, "online", false),
-                runner("gh-2-1-bbbbbbbb", 2, "offline", false),
-                runner("gh-3-1-cccccccc", 3, "online", true),
-                runner("gh-5-1-eeeeeeee", 5, "offline", false),
-                runner("my-own-runner", 6, "offline", false),
-                runner("gh-6-1-ffffffff", 7, "offline", true)
-            ]})
-            .to_string(),
-        ),
+        runners_page(json!([
+            runner_json("gh-1-1-aaaaaaaa", 1, "online", false),
+            runner_json("gh-2-1-bbbbbbbb", 2, "offline", false),
+            runner_json("gh-3-1-cccccccc", 3, "online", true),
+            runner_json("gh-5-1-eeeeeeee", 5, "offline", false),
+            runner_json("my-own-runner", 6, "offline", false),
+            runner_json("gh-6-1-ffffffff", 7, "offline", true)
+        ])),
     );
     for id in [1, 5] {
         w.queue(
@@ -88,11 +79,7 @@ fn orphan_world(run: Reply) -> World {
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
     w.queue(
         PAGE1,
-        Reply(
-            200,
-            json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]})
-                .to_string(),
-        ),
+        runners_page(json!([runner_json("gh-5-1-eeeeeeee", 5, "offline", false)])),
     );
     w.queue(
         "github:DELETE /repos/octo/app/actions/runners/5",
@@ -252,7 +239,7 @@ fn organization_orphans_are_kept_unless_max_age_is_zero() {
         w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
         w.queue(
             "github:GET /orgs/octo/actions/runners?per_page=100&page=1",
-            Reply(200, json!({"total_count": 1, "runners": [runner("gh-5-1-eeeeeeee", 5, "offline", false)]}).to_string()),
+            runners_page(json!([runner_json("gh-5-1-eeeeeeee", 5, "offline", false)])),
         );
         w.queue(
             "github:DELETE /orgs/octo/actions/runners/5",

@@ -21,16 +21,6 @@ fn ours(status: &str, desired: &str) -> Value {
     t
 }
 
-fn runners(list: Value) -> Reply {
-    let n = list.as_array().unwrap().len();
-    Reply(200, json!({"total_count": n, "runners": list}).to_string())
-}
-
-fn runner(name: &str, id: u64, busy: bool) -> Value {
-    json!({"id": id, "name": name, "os": "Linux", "status": "online", "busy": busy,
-           "labels": [{"id": 1, "name": "self-hosted", "type": "read-only"}, {"id": 2, "name": name, "type": "custom"}]})
-}
-
 fn stop_settings(
     task: Option<&str>,
     runner_id: Option<&str>,
@@ -66,7 +56,10 @@ fn with_outputs_it_stops_the_task_waits_and_deletes_the_runner() {
         "ecs:DescribeTasks",
         Reply::ok(json!({"tasks": [stopped], "failures": []})),
     );
-    w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
+    w.queue(
+        BY_NAME,
+        runners_page(json!([runner_json(RUNNER, 42, "online", false)])),
+    );
     let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
     assert!(o.done(), "{:?}", o.last);
     let stop = json_body(w.first("ecs:StopTask"));
@@ -134,16 +127,24 @@ fn with_no_inputs_it_finds_this_runs_tasks_and_runners_and_leaves_others_alone()
     );
     w.queue(
         "github:GET /repos/octo/app/actions/runners?per_page=100&page=1",
-        runners(json!([
-            runner(RUNNER, 42, false),
-            runner("gh-987654-2-aaaaaaaa", 43, false),
-            runner("gh-111-1-bbbbbbbb", 44, false)
+        runners_page(json!([
+            runner_json(RUNNER, 42, "online", false),
+            runner_json("gh-987654-2-aaaaaaaa", 43, "online", false),
+            runner_json("gh-111-1-bbbbbbbb", 44, "online", false)
         ])),
     );
-    w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
+    w.queue(
+        BY_NAME,
+        runners_page(json!([runner_json(RUNNER, 42, "online", false)])),
+    );
     w.queue(
         "github:GET /repos/octo/app/actions/runners?name=gh-987654-2-aaaaaaaa",
-        runners(json!([runner("gh-987654-2-aaaaaaaa", 43, false)])),
+        runners_page(json!([runner_json(
+            "gh-987654-2-aaaaaaaa",
+            43,
+            "online",
+            false
+        )])),
     );
     w.queue(
         "github:DELETE /repos/octo/app/actions/runners/43",
@@ -181,7 +182,7 @@ fn running_twice_is_safe_everything_already_gone_is_success() {
         "ecs:DescribeTasks",
         Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})),
     );
-    w.queue(BY_NAME, runners(json!([])));
+    w.queue(BY_NAME, runners_page(json!([])));
     let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(w.count("ecs:StopTask"), 0);
@@ -198,7 +199,7 @@ fn running_twice_is_safe_everything_already_gone_is_success() {
         "ecs:DescribeTasks",
         Reply::ok(json!({"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]})),
     );
-    w.queue(BY_NAME, runners(json!([])));
+    w.queue(BY_NAME, runners_page(json!([])));
     assert!(run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w).done());
 }
 
@@ -206,7 +207,10 @@ fn running_twice_is_safe_everything_already_gone_is_success() {
 fn a_busy_runner_is_not_deleted_and_that_is_said() {
     let mut w = World::default();
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
-    w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, true)])));
+    w.queue(
+        BY_NAME,
+        runners_page(json!([runner_json(RUNNER, 42, "online", true)])),
+    );
     let o = run(stop_settings(None, Some(RUNNER)), &mut w);
     assert!(o.done());
     assert_eq!(w.count(DELETE), 0);
@@ -257,7 +261,10 @@ fn a_stop_that_is_denied_fails_with_the_command_to_finish_by_hand() {
         "ecs:StopTask",
         Reply::aws_error(400, "AccessDeniedException", "no"),
     );
-    w.queue(BY_NAME, runners(json!([runner(RUNNER, 42, false)])));
+    w.queue(
+        BY_NAME,
+        runners_page(json!([runner_json(RUNNER, 42, "online", false)])),
+    );
     let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
     assert!(o.failure().contains("aws ecs stop-task"), "{}", o.failure());
     assert_eq!(w.count(DELETE), 1, "the runner is still removed");

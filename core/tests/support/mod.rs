@@ -415,3 +415,19 @@ pub fn assert_outputs_declared(outputs: &BTreeMap<String, String>) {
         );
     }
 }
+
+/// A runner as GitHub lists it, labelled the way ecs-runner registers one
+/// (`ephemeral` and its own name).
+pub fn runner_json(name: &str, id: u64, status: &str, busy: bool) -> Value {
+    json!({"id": id, "name": name, "os": "Linux", "status": status, "busy": busy,
+           "labels": [{"name": "self-hosted"}, {"name": "ephemeral"}, {"name": name}]})
+}
+
+/// GitHub's answer to a runner listing holding all of `runners`.
+pub fn runners_page(runners: Value) -> Reply {
+    let n = runners.as_array().expect("a list of runners").len();
+    Reply(
+        200,
+        json!({"total_count": n, "runners": runners}).to_string(),
+    )
+}
