@@ -54,8 +54,8 @@ describe('reap', () => {
 
   const id = (arn) => arn.split('/').pop();
   const list = (value) => (value ?? '').split(',').filter(Boolean);
-  /** The task ids a stopped_tasks output names (ARNs or ids; see stop.test.mjs for the format). */
-  const taskIds = (value) => list(value).map(id).sort();
+  /** The task ARNs a stopped_tasks output names, sorted. */
+  const taskArns = (value) => list(value).sort();
 
   /** A start of the real action; returns {arn, name, runner}. */
   async function start({ context = {}, inputs = {} } = {}) {
@@ -169,7 +169,7 @@ describe('reap', () => {
   }
 
   /** The reap's secrets check (the JIT configs were issued to the starts). */
-  const assertReapSecrets = (result) => assertSecretsHandled(result, world, { issuedHere: false, debugLines: false });
+  const assertReapSecrets = (result) => assertSecretsHandled(result, world, { issuedHere: false });
 
   test('(a) a mix: only the old task with an idle runner is stopped, and its runner deleted', async () => {
     const m = await seedMix();
@@ -195,7 +195,7 @@ describe('reap', () => {
     assert.equal(listTasks.body.startedBy, undefined);
     assert.ok(world.moto.proxy.calls('DescribeTasks').every((c) => c.body.include?.includes('TAGS')));
 
-    assert.deepEqual(taskIds(result.outputs.stopped_tasks), [id(m.old.arn)]);
+    assert.deepEqual(taskArns(result.outputs.stopped_tasks), [m.old.arn]);
     assert.deepEqual(list(result.outputs.deleted_runners), [m.old.name]);
     assert.equal(result.outputs.cluster, 'runners');
     assert.equal(result.outputs.region, REGION);
@@ -218,7 +218,7 @@ describe('reap', () => {
     assert.deepEqual(deletedSince(m.since, all), [m.old.name, m.young.name, orphan.name].sort());
     assert.ok(world.gh.runnerByName(m.idle.name), 'an online runner without a task is kept, even at max-age 0');
     assert.ok(world.gh.runnerByName(m.busy.name));
-    assert.deepEqual(taskIds(result.outputs.stopped_tasks), [id(m.old.arn), id(m.young.arn)].sort());
+    assert.deepEqual(taskArns(result.outputs.stopped_tasks), [m.old.arn, m.young.arn].sort());
     assert.deepEqual(list(result.outputs.deleted_runners).sort(), [m.old.name, m.young.name, orphan.name].sort());
     assertReapSecrets(result);
   });
@@ -244,8 +244,8 @@ describe('reap', () => {
     const yaml = readActionYaml().outputs;
     assert.match(yaml.stopped_tasks.description, /dry-run: the tasks it would stop/, 'action.yaml changed: update this test');
     assert.deepEqual(
-      taskIds(result.outputs.stopped_tasks),
-      [id(m.old.arn)],
+      taskArns(result.outputs.stopped_tasks),
+      [m.old.arn],
       `dry-run: stopped_tasks should list the task it would stop (action.yaml: "${yaml.stopped_tasks.description.trim()}"), got ${JSON.stringify(result.outputs.stopped_tasks)}`,
     );
     assert.deepEqual(

@@ -23,14 +23,11 @@ export function assertFailed(result) {
  *
  * For a stop or reap run after a start: `issuedHere: false` (the JIT configs
  * and registration tokens were issued to the start step, which masked them;
- * this run need not), and `debugLines: false` leaves the `::debug::` lines
- * (shown only with step debug logging) to the tests that check them.
+ * this run need not). The `::debug::` lines are checked too: step debug
+ * logging shows them.
  */
-export function assertSecretsHandled(result, world, { tokenGiven = true, issuedHere = true, debugLines = true } = {}) {
-  const checked = debugLines
-    ? result
-    : { lines: result.lines.filter((l) => !l.startsWith('::debug::')), outputs: result.outputs, summary: result.summary };
-  assertNoSecrets(checked, world.secrets());
+export function assertSecretsHandled(result, world, { tokenGiven = true, issuedHere = true } = {}) {
+  assertNoSecrets(result, world.secrets());
   const stdout = result.stdout.split(/\r?\n/);
   const firstOther = stdout.findIndex((l) => l !== '' && !l.startsWith('::add-mask::'));
   const early = new Set(
