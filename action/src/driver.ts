@@ -38,14 +38,18 @@ const NEVER = new AbortController().signal;
 
 /**
  * Runs the machine to the end: feeds it events, performs what it asks.
+ * Requests run concurrently and stay in flight across steps; each answer is
+ * handed to the core as it arrives (with any others that arrived meanwhile),
+ * and the core's `wake_ms` is a timer that the next action replaces.
  * Resolves with how it ended; throws only what a dependency or the machine
  * throws.
  */
 export async function drive(deps: Dependencies): Promise<"done" | "failed"> {
   let event: Event = { type: "start" };
   // Set once the core has been told: from then on it is cleaning up, and
-  // its requests and sleeps must run to the end, whatever signal follows.
+  // its requests and timers must run to the end, whatever signal follows.
   let cancelled = false;
+  const flight = new Flight(deps);
   for (;;) {
     const action = deps.machine.step(deps.now(), event);
     // Before any log line: a line of this very action may carry a secret.
@@ -54,38 +58,97 @@ export async function drive(deps: Dependencies): Promise<"done" | "failed"> {
 
     const next = action.next;
     if (next.kind === "done" || next.kind === "failed") {
+      flight.abandon();
       await finish(deps, next);
       return next.kind;
     }
     const cancel = cancelled ? NEVER : deps.cancel;
-    const performed = cancel.aborted ? undefined : await perform(deps, next, cancel);
-    if (performed !== undefined && !cancel.aborted) {
-      event = performed;
-    } else {
-      // Whatever was performed is dropped (protocol.rs, Event::Cancel).
-      event = { type: "cancel", signal: String(cancel.reason) };
+    for (const request of next.requests) flight.start(request, cancel);
+    const happened = await flight.next(next.wake_ms, cancel);
+    if (happened === "cancel") {
+      // The answers still owed are dropped (protocol.rs, Event::Cancel).
+      flight.abandon();
+      event = { type: "cancel", signal: String(deps.cancel.reason) };
       cancelled = true;
+    } else if (happened === "woke") {
+      event = { type: "woke" };
+    } else {
+      event = { type: "responses", responses: happened };
     }
   }
 }
 
-/** The event that reports `next` done; undefined when `cancel` aborted first. */
-async function perform(
-  deps: Dependencies,
-  next: Extract<Next, { kind: "send" | "sleep" }>,
-  cancel: AbortSignal,
-): Promise<Event | undefined> {
-  switch (next.kind) {
-    case "send": {
-      // All at once: the protocol lets the core ask for several independent
-      // requests in one step (today it asks for one at a time).
-      const answers = Promise.all(next.requests.map((request) => deps.send(request, cancel)));
-      const responses = await untilAborted(answers, cancel);
-      return responses === undefined ? undefined : { type: "responses", responses };
+/**
+ * The requests in flight and the answers that arrived and are not yet
+ * handed to the core.
+ */
+class Flight {
+  private readonly arrived: HttpResponse[] = [];
+  /** Requests started in this generation; abandon() starts a new one. */
+  private inFlight = 0;
+  private generation = 0;
+  /** Aborts this generation's requests (the run ended, or a cancel). */
+  private stopAll = new AbortController();
+  /** Wakes the current next() when an answer arrives. */
+  private notify: (() => void) | undefined;
+
+  constructor(private readonly deps: Dependencies) {}
+
+  start(request: HttpRequest, cancel: AbortSignal): void {
+    const generation = this.generation;
+    this.inFlight += 1;
+    // send never rejects (transport.ts); a dependency that does is a bug,
+    // reported as an answer with status 0 rather than a lost request.
+    this.deps
+      .send(request, AbortSignal.any([cancel, this.stopAll.signal]))
+      .catch((error: unknown) => ({ id: request.id, status: 0, error: String(error) }))
+      .then((response) => {
+        if (generation !== this.generation) return;
+        this.inFlight -= 1;
+        this.arrived.push(response);
+        this.notify?.();
+      });
+  }
+
+  /** Drops every request in flight: their answers are never delivered. */
+  abandon(): void {
+    this.stopAll.abort(new Error("abandoned"));
+    this.stopAll = new AbortController();
+    this.generation += 1;
+    this.inFlight = 0;
+    this.arrived.length = 0;
+  }
+
+  /**
+   * The answers that have arrived, as soon as there is at least one;
+   * "woke" when `wakeMs` passes first; "cancel" when `cancel` aborts.
+   */
+  async next(wakeMs: number | null, cancel: AbortSignal): Promise<HttpResponse[] | "woke" | "cancel"> {
+    if (cancel.aborted) return "cancel";
+    if (this.arrived.length > 0) return this.arrived.splice(0);
+    if (this.inFlight === 0 && wakeMs === null) {
+      throw new Error("the core waits for nothing: no request in flight and no wake time");
     }
-    case "sleep": {
-      const slept = await untilAborted(deps.sleep(next.ms, cancel).then(() => true), cancel);
-      return slept === undefined ? undefined : { type: "woke" };
+    const stop = new AbortController();
+    const woke = wakeMs === null ? new Promise<never>(() => {}) : this.deps.sleep(wakeMs, stop.signal).then(() => "woke" as const);
+    const answered = new Promise<"answered">((resolve) => {
+      this.notify = () => resolve("answered");
+    });
+    let onAbort = (): void => {};
+    const aborted = new Promise<"cancel">((resolve) => {
+      onAbort = () => resolve("cancel");
+      cancel.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const first = await Promise.race([answered, woke, aborted]);
+      if (first === "cancel" || cancel.aborted) return "cancel";
+      // An answer that arrived while the timer fired still goes first.
+      if (this.arrived.length > 0) return this.arrived.splice(0);
+      return "woke";
+    } finally {
+      this.notify = undefined;
+      stop.abort();
+      cancel.removeEventListener("abort", onAbort);
     }
   }
 }
@@ -97,25 +160,4 @@ async function finish(
   for (const [name, value] of Object.entries(next.outputs)) deps.setOutput(name, value);
   if (next.summary !== "") await deps.appendSummary(next.summary);
   if (next.kind === "failed") deps.setFailed(next.message);
-}
-
-/**
- * `work`'s result, or undefined as soon as `signal` aborts: a cancel must not
- * wait for a request or sleep that ignores its signal.
- */
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal === NEVER) return work;
-  // Once abandoned, a late rejection must not crash the process as unhandled.
-  work.catch(() => undefined);
-  let onAbort = (): void => {};
-  const aborted = new Promise<undefined>((resolve) => {
-    onAbort = () => resolve(undefined);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
 }

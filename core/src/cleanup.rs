@@ -7,10 +7,10 @@
 //! this repository (and, when looking for a run's tasks, for this run); a
 //! runner only when its name is one ecs-runner gave for this run.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::ecs::{self, Task};
-use crate::exchange::{failure_message, Call, Exchange, Received};
+use crate::exchange::{failure_message, Call, Exchange};
 use crate::github;
 use crate::names;
 use crate::outbox::Outbox;
@@ -20,15 +20,18 @@ use crate::settings::Settings;
 /// How long stop mode waits for stopped tasks to reach STOPPED.
 const WAIT_STOPPED_MS: u64 = 120_000;
 const WAIT_POLL_MS: u64 = 2_000;
+/// DescribeTasks takes at most 100 tasks per call (ECS API reference).
+pub const DESCRIBE_MAX: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undo {
     StopTask(String),
-    /// A task named by the user: check it is ours, then stop it and remove
-    /// its runner.
-    CheckTask(String),
+    /// Tasks named by the user (at most 100): check they are ours, then stop
+    /// them and remove their runners.
+    CheckTasks(Vec<String>),
     /// Find this run's tasks (ListTasks by startedBy, then their tags) and
-    /// stop them; with a runner id, only that runner's.
+    /// stop them; with a runner id, only that step's (its runner, or every
+    /// runner of its fleet).
     FindTasks {
         runner_id: Option<String>,
         next_token: Option<String>,
@@ -46,14 +49,15 @@ pub enum Undo {
     FindRunner {
         name: String,
     },
-    /// Page through the runners and remove those whose name starts with
-    /// this run's prefix.
+    /// Page through the runners and remove this run's (names with its
+    /// prefix) or, with `step`, that step's ([`names::in_step`]).
     ListRunners {
         page: u32,
+        step: Option<String>,
     },
-    /// Poll until the tasks stopped so far are STOPPED, then say how they
-    /// ended.
-    WaitStopped,
+    /// DescribeTasks of stopped tasks not yet seen STOPPED (stop mode waits
+    /// for them, to say how they ended).
+    WaitStopped(Vec<String>),
 }
 
 /// What was removed and what could not be.
@@ -123,21 +127,15 @@ pub fn conclude(
     }
 }
 
-pub enum Step {
-    Next(Next),
-    Finished(Report),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    Nothing,
-    Retry,
-    Poll,
-}
-
+/// Removes what it is given, concurrently: every removal that does not
+/// depend on another goes to the exchange at once (which bounds what is in
+/// flight), and what an answer reveals (a listed task, a found runner) is
+/// queued as it comes. The machine that owns the exchange hands the
+/// answers to cleanup calls back through [`Cleanup::on_answer`].
 pub struct Cleanup {
     todo: VecDeque<Undo>,
-    doing: Option<Undo>,
+    /// Submitted, not yet answered.
+    outstanding: usize,
     report: Report,
     /// Stop mode: also remove the runners of tasks found, and wait for
     /// stopped tasks to be STOPPED.
@@ -148,77 +146,124 @@ pub struct Cleanup {
     queued_runners: Vec<String>,
     seen_tasks: Vec<String>,
     stopped_arns: Vec<String>,
-    waited: bool,
-    wait_until: Millis,
-    wake: Wake,
+    /// The wait for STOPPED: until when, the next poll, and the last state
+    /// seen of each task.
+    waiting: Option<Waiting>,
+}
+
+struct Waiting {
+    until: Millis,
+    poll_at: Option<Millis>,
+    seen: BTreeMap<String, Task>,
 }
 
 impl Cleanup {
     /// `reason` goes into StopTask's reason (shown as stoppedReason).
     pub fn new(reason: &str, todo: Vec<Undo>, thorough: bool, cancelled: bool) -> Self {
-        let queued_runners = todo
-            .iter()
-            .filter_map(|u| match u {
-                Undo::FindRunner { name } | Undo::DeleteRunner { name, .. } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
-        Cleanup {
-            todo: todo.into(),
-            doing: None,
+        let mut c = Cleanup {
+            todo: VecDeque::new(),
+            outstanding: 0,
             report: Report::default(),
             thorough,
             cancelled,
             reason: reason.to_string(),
-            queued_runners,
+            queued_runners: Vec::new(),
             seen_tasks: Vec::new(),
             stopped_arns: Vec::new(),
-            waited: false,
-            wait_until: 0,
-            wake: Wake::Nothing,
+            waiting: None,
+        };
+        for undo in todo {
+            c.add(undo);
         }
+        c
     }
 
-    /// Send the next call (or the one a cancel interrupted), or finish.
-    pub fn resume<T: Clone + Copy>(
+    /// One more thing to remove (a runner is removed once, however often
+    /// it is added).
+    pub fn add(&mut self, undo: Undo) {
+        if let Undo::FindRunner { name } | Undo::DeleteRunner { name, .. } = &undo {
+            if self.queued_runners.contains(name) {
+                return;
+            }
+            self.queued_runners.push(name.clone());
+        }
+        self.todo.push_back(undo);
+    }
+
+    /// Hand the exchange every removal that is ready, each tagged by
+    /// `wrap`; with nothing else left, start (stop mode) or go on waiting
+    /// for the stopped tasks.
+    pub fn pump<T: Clone>(
         &mut self,
         s: &Settings,
         out: &mut Outbox,
         ex: &mut Exchange<T>,
         now: Millis,
-        tag: T,
-    ) -> Step {
-        if self.doing.is_none() {
-            self.doing = self.todo.pop_front();
+        wrap: &dyn Fn(Undo) -> T,
+    ) {
+        if self.cancelled {
+            ex.max_wait_ms = Some(1_000);
         }
-        if self.doing.is_none() && self.thorough && !self.waited && !self.stopped_arns.is_empty() {
-            self.waited = true;
-            self.wait_until = now + WAIT_STOPPED_MS;
+        while let Some(undo) = self.todo.pop_front() {
+            self.submit(s, out, ex, undo, wrap);
+        }
+        if self.outstanding > 0 {
+            return;
+        }
+        if self.waiting.is_none() && self.thorough && !self.stopped_arns.is_empty() {
             out.info(format!(
                 "Waiting for {} task(s) to stop",
                 self.stopped_arns.len()
             ));
-            self.doing = Some(Undo::WaitStopped);
+            self.waiting = Some(Waiting {
+                until: now + WAIT_STOPPED_MS,
+                poll_at: Some(now),
+                seen: BTreeMap::new(),
+            });
         }
-        let Some(undo) = self.doing.clone() else {
-            return Step::Finished(std::mem::take(&mut self.report));
+        let due = match &self.waiting {
+            Some(w) => w.poll_at.is_some_and(|t| t <= now),
+            None => false,
         };
+        if due {
+            let w = self.waiting.as_mut().expect("checked");
+            w.poll_at = None;
+            let left: Vec<String> = self
+                .stopped_arns
+                .iter()
+                .filter(|a| w.seen.get(*a).is_none_or(|t| t.last_status != "STOPPED"))
+                .cloned()
+                .collect();
+            for chunk in left.chunks(DESCRIBE_MAX) {
+                self.submit(s, out, ex, Undo::WaitStopped(chunk.to_vec()), wrap);
+            }
+        }
+    }
+
+    fn submit<T: Clone>(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        ex: &mut Exchange<T>,
+        undo: Undo,
+        wrap: &dyn Fn(Undo) -> T,
+    ) {
         let call = match &undo {
             Undo::StopTask(arn) => {
                 out.info(format!("Stopping task {}", ecs::task_id(arn)));
                 Call::ecs(
-                    tag,
+                    (),
                     "StopTask",
                     ecs::stop_task(&s.cluster, arn, &stop_reason(s, &self.reason)),
                 )
             }
-            Undo::CheckTask(arn) => Call::ecs(
-                tag,
+            Undo::CheckTasks(arns) => Call::ecs(
+                (),
                 "DescribeTasks",
-                ecs::describe_tasks(&s.cluster, std::slice::from_ref(arn), true),
+                ecs::describe_tasks(&s.cluster, arns, true),
             ),
             Undo::FindTasks { next_token, .. } => Call::ecs(
-                tag,
+                (),
                 "ListTasks",
                 ecs::list_tasks(
                     &s.cluster,
@@ -226,20 +271,15 @@ impl Cleanup {
                     next_token.as_deref(),
                 ),
             ),
-            Undo::DescribeFound { arns, .. } => Call::ecs(
-                tag,
+            Undo::DescribeFound { arns, .. } | Undo::WaitStopped(arns) => Call::ecs(
+                (),
                 "DescribeTasks",
-                ecs::describe_tasks(&s.cluster, arns, true),
-            ),
-            Undo::WaitStopped => Call::ecs(
-                tag,
-                "DescribeTasks",
-                ecs::describe_tasks(&s.cluster, &self.stopped_arns, false),
+                ecs::describe_tasks(&s.cluster, arns, matches!(undo, Undo::DescribeFound { .. })),
             ),
             Undo::DeleteRunner { id, name } => {
                 out.info(format!("Deleting runner {name} from GitHub"));
                 Call::github(
-                    tag,
+                    (),
                     "delete runner",
                     "DELETE",
                     github::runner_path(&s.scope, *id),
@@ -247,92 +287,65 @@ impl Cleanup {
                 )
             }
             Undo::FindRunner { name } => Call::github(
-                tag,
+                (),
                 "list runners",
                 "GET",
                 github::runners_by_name_path(&s.scope, name),
                 None,
             ),
-            Undo::ListRunners { page } => Call::github(
-                tag,
+            Undo::ListRunners { page, .. } => Call::github(
+                (),
                 "list runners",
                 "GET",
                 github::runners_page_path(&s.scope, *page),
                 None,
             ),
         };
-        Step::Next(ex.send(s, out, call, now))
+        self.outstanding += 1;
+        ex.submit(call.retag(wrap(undo)));
     }
 
-    pub fn on_responses<T: Clone + Copy>(
-        &mut self,
-        s: &Settings,
-        out: &mut Outbox,
-        ex: &mut Exchange<T>,
-        now: Millis,
-        tag: T,
-        responses: Vec<HttpResponse>,
-    ) -> Step {
-        match ex.receive(out, responses) {
-            Received::Stray => Step::Next(Next::Sleep { ms: 0 }),
-            Received::Retry { after_ms } => {
-                self.wake = Wake::Retry;
-                Step::Next(Next::Sleep {
-                    ms: if self.cancelled {
-                        after_ms.min(1000)
-                    } else {
-                        after_ms
-                    },
-                })
+    /// When to call [`Cleanup::pump`] again (the next look at stopping
+    /// tasks), if cleanup waits for a time rather than an answer.
+    pub fn wake_at(&self) -> Option<Millis> {
+        self.waiting.as_ref().and_then(|w| w.poll_at)
+    }
+
+    /// Nothing left to send or to wait for.
+    pub fn is_finished(&self) -> bool {
+        self.todo.is_empty()
+            && self.outstanding == 0
+            && match &self.waiting {
+                Some(w) => w.poll_at.is_none(),
+                None => !self.thorough || self.stopped_arns.is_empty(),
             }
-            Received::Answer(call, resp) => {
-                if let Some(ms) = self.on_answer(s, out, &call, &resp, now) {
-                    self.wake = Wake::Poll;
-                    return Step::Next(Next::Sleep { ms });
-                }
-                self.doing = None;
-                self.resume(s, out, ex, now, tag)
-            }
-        }
     }
 
-    pub fn on_wake<T: Clone + Copy>(
-        &mut self,
-        s: &Settings,
-        out: &mut Outbox,
-        ex: &mut Exchange<T>,
-        now: Millis,
-        tag: T,
-    ) -> Step {
-        match std::mem::replace(&mut self.wake, Wake::Nothing) {
-            Wake::Retry => Step::Next(ex.resend(s, out, now)),
-            _ => self.resume(s, out, ex, now, tag),
-        }
+    /// The report, once [`Cleanup::is_finished`].
+    pub fn take_report(&mut self) -> Report {
+        std::mem::take(&mut self.report)
     }
 
-    /// A cancel arrived: the request in flight was dropped; send it again.
-    pub fn on_cancel<T: Clone + Copy>(
-        &mut self,
-        s: &Settings,
-        out: &mut Outbox,
-        ex: &mut Exchange<T>,
-        now: Millis,
-        tag: T,
-    ) -> Step {
+    /// A cancel arrived: the shell dropped the requests in flight; these
+    /// removals (the cleanup calls among them) go out again.
+    pub fn on_cancel(&mut self, dropped: Vec<Undo>) {
         self.cancelled = true;
-        self.wake = Wake::Nothing;
-        self.resume(s, out, ex, now, tag)
+        for undo in dropped {
+            self.outstanding = self.outstanding.saturating_sub(1);
+            if let Undo::FindRunner { name } | Undo::DeleteRunner { name, .. } = &undo {
+                self.queued_runners.retain(|n| n != name);
+            }
+            self.add(undo);
+        }
     }
 
     fn queue_runner(&mut self, name: &str) {
-        if !name.is_empty() && !self.queued_runners.iter().any(|n| n == name) {
-            self.queued_runners.push(name.to_string());
-            self.todo.push_back(Undo::FindRunner {
+        if !name.is_empty() {
+            self.add(Undo::FindRunner {
                 name: name.to_string(),
             });
         }
     }
-
     /// A runner GitHub will not delete because it is running a job.
     fn busy(&mut self, out: &mut Outbox, name: &str) {
         out.warning(format!("Runner {name} is busy with a job; not deleted (GitHub refuses to delete a busy runner; once its job ends the ephemeral runner removes itself, and `mode: reap` deletes it if it is left offline)"));
@@ -358,7 +371,7 @@ impl Cleanup {
                 .push(format!("task {} was already stopping", t.id()));
             self.stopped_arns.push(t.arn.clone());
         } else {
-            self.todo.push_front(Undo::StopTask(t.arn.clone()));
+            self.add(Undo::StopTask(t.arn.clone()));
         }
         if self.thorough {
             if let Some(r) = t.tag(names::TAG_RUNNER_ID) {
@@ -368,17 +381,18 @@ impl Cleanup {
         }
     }
 
-    /// Handle an answer; Some(ms) to poll again after a sleep.
-    fn on_answer<T>(
+    /// The final answer to the call made for `undo`.
+    pub fn on_answer<T>(
         &mut self,
         s: &Settings,
         out: &mut Outbox,
+        undo: Undo,
         call: &Call<T>,
         resp: &HttpResponse,
         now: Millis,
-    ) -> Option<u64> {
+    ) {
+        self.outstanding = self.outstanding.saturating_sub(1);
         let ok = (200..300).contains(&resp.status);
-        let undo = self.doing.clone()?;
         let failed = || failure_message(call, resp, s);
         match undo {
             Undo::StopTask(arn) => {
@@ -394,37 +408,44 @@ impl Cleanup {
                     ));
                 }
             }
-            Undo::CheckTask(arn) => match ecs::parse_tasks(&resp.body).filter(|_| ok) {
-                Some(answer) => match answer.tasks.into_iter().find(|t| t.arn == arn || t.id() == arn) {
-                    Some(t) => match t.tag(names::TAG_REPOSITORY) {
-                        Some(repo) if repo == s.run.repository => self.take_task(&t),
-                        Some(repo) => self.report.problems.push(format!(
-                            "task {} belongs to repository {repo}, not {}; left alone",
-                            t.id(),
-                            s.run.repository
-                        )),
-                        None => self.report.problems.push(format!(
-                            "task {} was not started by ecs-runner (it has no {} tag); left alone",
-                            t.id(),
-                            names::TAG_REPOSITORY
-                        )),
-                    },
-                    None => self.report.notes.push(format!(
-                        "task {} is not in cluster {} (already gone)",
-                        ecs::task_id(&arn),
-                        s.cluster
-                    )),
-                },
-                None => self.report.problems.push(format!("could not look up task {}: {}", ecs::task_id(&arn), failed())),
+            Undo::CheckTasks(arns) => match ecs::parse_tasks(&resp.body).filter(|_| ok) {
+                Some(answer) => {
+                    for arn in &arns {
+                        let Some(t) = answer.tasks.iter().find(|t| &t.arn == arn || t.id() == arn) else {
+                            self.report.notes.push(format!(
+                                "task {} is not in cluster {} (already gone)",
+                                ecs::task_id(arn),
+                                s.cluster
+                            ));
+                            continue;
+                        };
+                        match t.tag(names::TAG_REPOSITORY) {
+                            Some(repo) if repo == s.run.repository => self.take_task(t),
+                            Some(repo) => self.report.problems.push(format!(
+                                "task {} belongs to repository {repo}, not {}; left alone",
+                                t.id(),
+                                s.run.repository
+                            )),
+                            None => self.report.problems.push(format!(
+                                "task {} was not started by ecs-runner (it has no {} tag); left alone",
+                                t.id(),
+                                names::TAG_REPOSITORY
+                            )),
+                        }
+                    }
+                }
+                None => {
+                    let ids: Vec<&str> = arns.iter().map(|a| ecs::task_id(a)).collect();
+                    self.report.problems.push(format!("could not look up task {}: {}", ids.join(", "), failed()))
+                }
             },
             Undo::FindTasks { runner_id, .. } => match ecs::parse_list_tasks(&resp.body).filter(|_| ok) {
                 Some((arns, next)) => {
                     if let Some(token) = next {
-                        self.todo.push_front(Undo::FindTasks { runner_id: runner_id.clone(), next_token: Some(token) });
+                        self.add(Undo::FindTasks { runner_id: runner_id.clone(), next_token: Some(token) });
                     }
-                    // DescribeTasks takes at most 100 tasks per call.
-                    for chunk in arns.chunks(100) {
-                        self.todo.push_front(Undo::DescribeFound { arns: chunk.to_vec(), runner_id: runner_id.clone() });
+                    for chunk in arns.chunks(DESCRIBE_MAX) {
+                        self.add(Undo::DescribeFound { arns: chunk.to_vec(), runner_id: runner_id.clone() });
                     }
                 }
                 None => self.report.problems.push(format!(
@@ -440,7 +461,7 @@ impl Cleanup {
                         let ours = t.tag(names::TAG_REPOSITORY) == Some(s.run.repository.as_str())
                             && t.tag(names::TAG_RUN_ID) == Some(s.run.run_id.as_str())
                             && match &runner_id {
-                                Some(r) => t.tag(names::TAG_RUNNER_ID) == Some(r.as_str()),
+                                Some(r) => t.tag(names::TAG_RUNNER_ID).is_some_and(|n| names::in_step(n, r)),
                                 None => true,
                             };
                         if ours {
@@ -450,30 +471,15 @@ impl Cleanup {
                 }
                 None => self.report.problems.push(format!("could not describe this run's tasks ({})", failed())),
             },
-            Undo::WaitStopped => {
+            Undo::WaitStopped(_) => {
                 let tasks = ecs::parse_tasks(&resp.body).filter(|_| ok).map(|a| a.tasks).unwrap_or_default();
-                let all_stopped = !tasks.is_empty() && tasks.iter().all(|t| t.last_status == "STOPPED");
-                if !all_stopped && now < self.wait_until {
-                    return Some(WAIT_POLL_MS);
-                }
-                for arn in &self.stopped_arns {
-                    let id = ecs::task_id(arn).to_string();
-                    match tasks.iter().find(|t| &t.arn == arn) {
-                        Some(t) if t.last_status == "STOPPED" => {
-                            let ending = t.ending();
-                            out.info(format!("Task {id} stopped: {ending}"));
-                            self.report.endings.push((id, ending));
-                        }
-                        Some(t) => {
-                            out.warning(format!(
-                                "Task {id} is still {} after {}s; ECS will finish stopping it",
-                                t.last_status,
-                                WAIT_STOPPED_MS / 1000
-                            ));
-                            self.report.endings.push((id, format!("still {}", t.last_status)));
-                        }
-                        None => self.report.endings.push((id, "gone".into())),
+                if let Some(w) = self.waiting.as_mut() {
+                    for t in tasks {
+                        w.seen.insert(t.arn.clone(), t);
                     }
+                }
+                if self.outstanding == 0 {
+                    self.after_wait_round(out, now);
                 }
             }
             Undo::DeleteRunner { id, name } => match resp.status {
@@ -495,7 +501,7 @@ impl Cleanup {
                     Some(r) if r.busy && self.thorough => {
                         self.busy(out, &name);
                     }
-                    Some(r) => self.todo.push_front(Undo::DeleteRunner { id: r.id, name }),
+                    Some(r) => self.todo.push_back(Undo::DeleteRunner { id: r.id, name }),
                     None => self.report.notes.push(format!("runner {name} is not registered (already removed)")),
                 },
                 None => self.report.problems.push(format!(
@@ -503,16 +509,31 @@ impl Cleanup {
                     failed()
                 )),
             },
-            Undo::ListRunners { page } => match github::parse_runners(&resp.body).filter(|_| ok) {
+            Undo::ListRunners { page, step } => match github::parse_runners(&resp.body).filter(|_| ok) {
                 Some((runners, total)) => {
                     let prefix = names::run_prefix(s);
                     for r in &runners {
-                        if r.name.starts_with(&prefix) {
-                            self.queue_runner(&r.name);
+                        let wanted = match &step {
+                            Some(label) => names::in_step(&r.name, label),
+                            None => r.name.starts_with(&prefix),
+                        };
+                        if !wanted || self.queued_runners.contains(&r.name) {
+                            continue;
+                        }
+                        self.queued_runners.push(r.name.clone());
+                        if r.busy && self.thorough {
+                            self.busy(out, &r.name);
+                        } else {
+                            self.todo.push_back(Undo::DeleteRunner { id: r.id, name: r.name.clone() });
                         }
                     }
                     if github::more_pages(page, runners.len(), total) {
-                        self.todo.push_front(Undo::ListRunners { page: page + 1 });
+                        self.add(Undo::ListRunners { page: page + 1, step });
+                    } else if let Some(label) = &step {
+                        let found = self.queued_runners.iter().any(|n| names::in_step(n, label));
+                        if !found {
+                            self.report.notes.push(format!("no runner of {label} is registered (already removed)"));
+                        }
                     }
                 }
                 None => self.report.problems.push(format!(
@@ -521,7 +542,43 @@ impl Cleanup {
                 )),
             },
         }
-        None
+    }
+
+    /// Every task of a round of looks at stopping tasks is answered: look
+    /// again in a while, or say how each ended.
+    fn after_wait_round(&mut self, out: &mut Outbox, now: Millis) {
+        let Some(w) = self.waiting.as_mut() else {
+            return;
+        };
+        let all_stopped = self
+            .stopped_arns
+            .iter()
+            .all(|a| w.seen.get(a).is_some_and(|t| t.last_status == "STOPPED"));
+        if !all_stopped && now < w.until {
+            w.poll_at = Some(now + WAIT_POLL_MS);
+            return;
+        }
+        for arn in &self.stopped_arns {
+            let id = ecs::task_id(arn).to_string();
+            match w.seen.get(arn) {
+                Some(t) if t.last_status == "STOPPED" => {
+                    let ending = t.ending();
+                    out.info(format!("Task {id} stopped: {ending}"));
+                    self.report.endings.push((id, ending));
+                }
+                Some(t) => {
+                    out.warning(format!(
+                        "Task {id} is still {} after {}s; ECS will finish stopping it",
+                        t.last_status,
+                        WAIT_STOPPED_MS / 1000
+                    ));
+                    self.report
+                        .endings
+                        .push((id, format!("still {}", t.last_status)));
+                }
+                None => self.report.endings.push((id, "gone".into())),
+            }
+        }
     }
 }
 

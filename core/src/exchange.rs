@@ -1,12 +1,12 @@
-//! One request at a time to AWS or GitHub, with retries of transient
-//! failures. Each attempt is built and signed afresh (the signature carries
-//! the time), so a retry after a back-off is never rejected as stale.
+//! The calls to AWS and GitHub: addressed, signed, sent concurrently within
+//! per-service bounds, retried on transient failures ([`crate::retry`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::aws_error;
 use crate::outbox::Outbox;
 use crate::protocol::{HttpRequest, HttpResponse, Millis, Next};
+use crate::retry::{self, Jitter};
 use crate::settings::Settings;
 use crate::sigv4;
 
@@ -16,8 +16,6 @@ pub const USER_AGENT: &str = concat!("ecs-runner/", env!("CARGO_PKG_VERSION"));
 pub const GITHUB_API_VERSION: &str = "2022-11-28";
 /// How long one HTTP request may take before the shell gives up on it.
 const REQUEST_TIMEOUT_MS: u64 = 30_000;
-/// Attempts per call, the first included.
-const MAX_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -52,6 +50,18 @@ pub struct Call<T> {
 }
 
 impl<T> Call<T> {
+    /// The same call under another tag.
+    pub fn retag<U>(self, tag: U) -> Call<U> {
+        Call {
+            tag,
+            service: self.service,
+            operation: self.operation,
+            method: self.method,
+            path: self.path,
+            body: self.body,
+        }
+    }
+
     /// An ECS JSON 1.1 call (ECS API reference, "Making API requests").
     pub fn ecs(tag: T, operation: &'static str, body: serde_json::Value) -> Self {
         Call {
@@ -92,123 +102,377 @@ impl<T> Call<T> {
     }
 }
 
-/// What came back for the call in flight.
-#[derive(Debug)]
-pub enum Received<T> {
-    /// The final answer (success or a failure not worth retrying).
-    Answer(Call<T>, HttpResponse),
-    /// A transient failure: sleep this long, then call [`Exchange::resend`].
-    Retry { after_ms: u64 },
-    /// Nothing was in flight, or the answer was for another request.
-    Stray,
+/// A call's place in the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a free slot (or for a rate limit to pass).
+    Queued,
+    /// Sent as request `id`; its answer is owed.
+    InFlight { id: u32 },
+    /// Failed transiently; queued again at `until`.
+    BackingOff { until: Millis },
 }
 
 #[derive(Debug)]
-struct Pending<T> {
+struct Entry<T> {
     call: Call<T>,
-    id: u32,
+    state: State,
+    /// Attempts sent so far.
     attempt: u32,
 }
 
+/// A call taken back before its final answer (on cancel, or when a failing
+/// start drops what it has not sent): `sent` if any attempt went out, so
+/// the service may have acted on it.
+#[derive(Debug)]
+pub struct Unfinished<T> {
+    pub call: Call<T>,
+    pub sent: bool,
+}
+
+/// How many requests may be in flight at once, per service. GitHub allows
+/// 100 concurrent requests per token and asks integrators to keep well
+/// below ("Best practices for using the REST API"); ECS and EC2 throttle per
+/// account and region, shared with everything else in the account.
+pub const MAX_IN_FLIGHT_GITHUB: usize = 10;
+pub const MAX_IN_FLIGHT_ECS: usize = 20;
+pub const MAX_IN_FLIGHT_EC2: usize = 10;
+/// GitHub's secondary limit on content-creating requests: "no more than 80
+/// per minute" per token. Our POSTs (generate-jitconfig,
+/// registration-token) keep to it in any 60 s window.
+pub const GITHUB_POSTS_PER_MINUTE: usize = 80;
+const MINUTE_MS: Millis = 60_000;
+
+/// The calls of one machine: many at once, each retried on its own after a
+/// transient failure (see [`crate::retry`]), within per-service bounds. The
+/// machine submits calls, then asks [`Exchange::transmit`] for the requests
+/// that may go out now and [`Exchange::wake_at`] for when to look again;
+/// [`Exchange::receive`] turns answers into final results. Each attempt is
+/// built and signed afresh (the signature carries the time), so a retry
+/// after a back-off is never rejected as stale.
 #[derive(Debug)]
 pub struct Exchange<T> {
     next_id: u32,
-    pending: Option<Pending<T>>,
-}
-
-impl<T: Clone> Default for Exchange<T> {
-    fn default() -> Self {
-        Exchange {
-            next_id: 1,
-            pending: None,
-        }
-    }
+    entries: Vec<Entry<T>>,
+    jitter: Jitter,
+    /// No GitHub request before this (GitHub said so).
+    github_hold_until: Millis,
+    /// When the recent GitHub POSTs were sent, oldest first.
+    github_posts: VecDeque<Millis>,
+    /// Retries whose wait would end after this are not made: the failure is
+    /// final (the step's deadline).
+    pub give_up_at: Option<Millis>,
+    /// Longest back-off (under cancellation the runner gives seconds).
+    pub max_wait_ms: Option<u64>,
 }
 
 impl<T: Clone> Exchange<T> {
-    /// Send a new call (forgetting any earlier one).
-    pub fn send(&mut self, s: &Settings, out: &mut Outbox, call: Call<T>, now: Millis) -> Next {
-        self.pending = Some(Pending {
+    /// `random`: the shell's random hex digits, for the jitter.
+    pub fn new(random: &str) -> Self {
+        Exchange {
+            next_id: 1,
+            entries: Vec::new(),
+            jitter: Jitter::from_hex(random),
+            github_hold_until: 0,
+            github_posts: VecDeque::new(),
+            give_up_at: None,
+            max_wait_ms: None,
+        }
+    }
+
+    /// Queue a call; it goes out with the next [`Exchange::transmit`] that
+    /// has room for it.
+    pub fn submit(&mut self, call: Call<T>) {
+        self.entries.push(Entry {
             call,
-            id: 0,
+            state: State::Queued,
             attempt: 0,
         });
-        self.resend(s, out, now)
     }
 
-    /// Send the call in flight again, as its next attempt.
-    pub fn resend(&mut self, s: &Settings, out: &mut Outbox, now: Millis) -> Next {
-        let id = self.next_id;
-        self.next_id += 1;
-        let Some(p) = self.pending.as_mut() else {
-            // A machine only resends after a Retry: nothing to do is a bug,
-            // but sleeping briefly is safer than panicking inside wasm.
-            return Next::Sleep { ms: 0 };
-        };
-        p.id = id;
-        p.attempt += 1;
-        let request = build(s, &p.call, id, now);
-        out.detail(format!(
-            "→ {} {} {}{}",
-            request.method,
-            request.url,
-            debug_headers(&request.headers),
-            if request.body.is_empty() {
-                String::new()
-            } else {
-                format!("\n{}", scrub(&request.body))
-            }
-        ));
-        Next::Send {
-            requests: vec![request],
-        }
+    /// Nothing queued, in flight or backing off.
+    pub fn is_idle(&self) -> bool {
+        self.entries.is_empty()
     }
 
-    /// Forget the call in flight (on cancel).
-    pub fn abandon(&mut self) -> Option<Call<T>> {
-        self.pending.take().map(|p| p.call)
+    /// Whether a call matching `f` is still unfinished.
+    pub fn has(&self, f: impl Fn(&T) -> bool) -> bool {
+        self.entries.iter().any(|e| f(&e.call.tag))
     }
 
-    pub fn receive(&mut self, out: &mut Outbox, responses: Vec<HttpResponse>) -> Received<T> {
-        let Some(p) = self.pending.as_ref() else {
-            return Received::Stray;
-        };
-        let Some(resp) = responses.into_iter().find(|r| r.id == p.id) else {
-            return Received::Stray;
-        };
-        out.detail(format!(
-            "← {} {}{}",
-            if resp.status == 0 {
-                "error".to_string()
-            } else {
-                resp.status.to_string()
-            },
-            resp.error.as_deref().unwrap_or(""),
-            if resp.body.is_empty() {
-                String::new()
-            } else {
-                format!("\n{}", scrub(&resp.body))
-            }
-        ));
-        let retry = if (200..300).contains(&resp.status) {
-            None
-        } else {
-            retry_delay(p.call.service, &resp, p.attempt)
-        };
-        if let Some(after_ms) = retry {
-            if p.attempt < MAX_ATTEMPTS {
-                out.info(format!(
-                    "{} {} failed ({}); retrying in {}s",
-                    p.call.service.name(),
-                    p.call.operation,
-                    short_reason(&resp),
-                    after_ms.div_ceil(1000)
-                ));
-                return Received::Retry { after_ms };
+    /// Requests in flight now, for `service`.
+    pub fn in_flight(&self, service: Service) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.call.service == service && matches!(e.state, State::InFlight { .. }))
+            .count()
+    }
+
+    /// The requests that may go out now: back-offs that are over, then
+    /// queued calls in the order submitted, as far as each service's bound,
+    /// GitHub's hold and its POST budget allow.
+    pub fn transmit(&mut self, s: &Settings, out: &mut Outbox, now: Millis) -> Vec<HttpRequest> {
+        for e in &mut self.entries {
+            if let State::BackingOff { until } = e.state {
+                if until <= now {
+                    e.state = State::Queued;
+                }
             }
         }
-        let p = self.pending.take().expect("checked above");
-        Received::Answer(p.call, resp)
+        while self
+            .github_posts
+            .front()
+            .is_some_and(|t| *t + MINUTE_MS <= now)
+        {
+            self.github_posts.pop_front();
+        }
+        let mut room = [
+            (
+                Service::Ecs,
+                MAX_IN_FLIGHT_ECS.saturating_sub(self.in_flight(Service::Ecs)),
+            ),
+            (
+                Service::Ec2,
+                MAX_IN_FLIGHT_EC2.saturating_sub(self.in_flight(Service::Ec2)),
+            ),
+            (
+                Service::GitHub,
+                if now < self.github_hold_until {
+                    0
+                } else {
+                    MAX_IN_FLIGHT_GITHUB.saturating_sub(self.in_flight(Service::GitHub))
+                },
+            ),
+        ];
+        let mut requests = Vec::new();
+        for i in 0..self.entries.len() {
+            let e = &self.entries[i];
+            if e.state != State::Queued {
+                continue;
+            }
+            let service = e.call.service;
+            let slot = room
+                .iter_mut()
+                .find(|(s, _)| *s == service)
+                .expect("every service");
+            if slot.1 == 0 {
+                continue;
+            }
+            let post = service == Service::GitHub && e.call.method == "POST";
+            if post && self.github_posts.len() >= GITHUB_POSTS_PER_MINUTE {
+                continue;
+            }
+            slot.1 -= 1;
+            if post {
+                self.github_posts.push_back(now);
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let e = &mut self.entries[i];
+            e.state = State::InFlight { id };
+            e.attempt += 1;
+            let request = build(s, &e.call, id, now);
+            out.detail(format!(
+                "→ {} {} {}{}",
+                request.method,
+                request.url,
+                debug_headers(&request.headers),
+                if request.body.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n{}", scrub(&request.body))
+                }
+            ));
+            requests.push(request);
+        }
+        requests
+    }
+
+    /// When a call held back (backing off, or waiting for GitHub's hold or
+    /// POST budget) may go, if later than `now`: the machine must wake by
+    /// then. Calls waiting only for a free slot wait for an answer instead.
+    pub fn wake_at(&self, now: Millis) -> Option<Millis> {
+        let mut at: Option<Millis> = None;
+        let mut earliest = |t: Millis| {
+            if t > now {
+                at = Some(at.map_or(t, |a| a.min(t)))
+            }
+        };
+        for e in &self.entries {
+            match e.state {
+                State::BackingOff { until } => earliest(until),
+                State::Queued if e.call.service == Service::GitHub => {
+                    earliest(self.github_hold_until);
+                    if e.call.method == "POST" && self.github_posts.len() >= GITHUB_POSTS_PER_MINUTE
+                    {
+                        if let Some(t) = self.github_posts.front() {
+                            earliest(t + MINUTE_MS);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        at
+    }
+
+    /// Take in answers; return the final ones (success, or a failure not
+    /// worth retrying, or out of attempts or time), each with its call.
+    /// Answers to requests this exchange no longer waits for are dropped.
+    pub fn receive(
+        &mut self,
+        out: &mut Outbox,
+        responses: Vec<HttpResponse>,
+        now: Millis,
+    ) -> Vec<(Call<T>, HttpResponse)> {
+        let mut finals = Vec::new();
+        for resp in responses {
+            let Some(i) = self
+                .entries
+                .iter()
+                .position(|e| e.state == State::InFlight { id: resp.id })
+            else {
+                continue;
+            };
+            out.detail(format!(
+                "← {} {}{}",
+                if resp.status == 0 {
+                    "error".to_string()
+                } else {
+                    resp.status.to_string()
+                },
+                resp.error.as_deref().unwrap_or(""),
+                if resp.body.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n{}", scrub(&resp.body))
+                }
+            ));
+            if !(200..300).contains(&resp.status) {
+                if let Some(until) = self.retry_at(i, &resp, out, now) {
+                    self.entries[i].state = State::BackingOff { until };
+                    continue;
+                }
+            }
+            let e = self.entries.remove(i);
+            finals.push((e.call, resp));
+        }
+        finals
+    }
+
+    /// When to send entry `i` again after `resp`, or None when it is final.
+    fn retry_at(
+        &mut self,
+        i: usize,
+        resp: &HttpResponse,
+        out: &mut Outbox,
+        now: Millis,
+    ) -> Option<Millis> {
+        let verdict = retry::verdict(self.entries[i].call.service, resp, now);
+        let e = &self.entries[i];
+        if e.attempt >= retry::max_attempts(&verdict) {
+            return None;
+        }
+        let (service, operation, attempt) = (e.call.service, e.call.operation, e.attempt);
+        let mut until = match &verdict {
+            retry::Verdict::Final => return None,
+            retry::Verdict::Transient | retry::Verdict::Throttled => {
+                now + retry::backoff_ms(attempt, self.jitter.unit())
+            }
+            retry::Verdict::RateLimited { until, why } => {
+                if *until > self.github_hold_until {
+                    if self.give_up_at.is_some_and(|g| *until > g) {
+                        out.warning(format!(
+                            "GitHub asks to wait {}s before the next request ({why}), past this step's timeout",
+                            until.saturating_sub(now).div_ceil(1000)
+                        ));
+                        return None;
+                    }
+                    out.warning(format!(
+                        "GitHub rate limit ({why}): holding every GitHub request for {}s",
+                        until.saturating_sub(now).div_ceil(1000)
+                    ));
+                    self.github_hold_until = *until;
+                }
+                *until
+            }
+        };
+        if let Some(max) = self.max_wait_ms {
+            until = until.min(now + max);
+        }
+        if self.give_up_at.is_some_and(|g| until > g) {
+            return None;
+        }
+        if !matches!(verdict, retry::Verdict::RateLimited { .. }) {
+            out.info(format!(
+                "{} {operation} {} ({}); retrying in {:.1}s",
+                service.name(),
+                if verdict == retry::Verdict::Throttled {
+                    "was throttled"
+                } else {
+                    "failed"
+                },
+                short_reason(resp),
+                until.saturating_sub(now) as f64 / 1000.0
+            ));
+        }
+        Some(until)
+    }
+
+    /// Take back the calls matching `f` that were not sent, or are backing
+    /// off (`sent` tells which): what a failing start will not do after all.
+    pub fn drop_unsent(&mut self, f: impl Fn(&T) -> bool) -> Vec<Unfinished<T>> {
+        let mut dropped = Vec::new();
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &self.entries[i];
+            if !matches!(e.state, State::InFlight { .. }) && f(&e.call.tag) {
+                let e = self.entries.remove(i);
+                dropped.push(Unfinished {
+                    sent: e.attempt > 0,
+                    call: e.call,
+                });
+            } else {
+                i += 1;
+            }
+        }
+        dropped
+    }
+
+    /// Take back every call (on cancel: the shell dropped what was in
+    /// flight and will not answer it).
+    pub fn abandon(&mut self) -> Vec<Unfinished<T>> {
+        std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|e| Unfinished {
+                sent: e.attempt > 0,
+                call: e.call,
+            })
+            .collect()
+    }
+}
+
+/// The machine's answer to an event when it is not finished: send what may
+/// go now, and wake at the earliest of the exchange's and the machine's own
+/// times (`timers`).
+pub fn wait<T: Clone>(
+    ex: &mut Exchange<T>,
+    s: &Settings,
+    out: &mut Outbox,
+    now: Millis,
+    timers: &[Option<Millis>],
+) -> Next {
+    let requests = ex.transmit(s, out, now);
+    let wake = timers
+        .iter()
+        .flatten()
+        .copied()
+        .chain(ex.wake_at(now))
+        .min()
+        .map(|t| t.saturating_sub(now));
+    Next::Wait {
+        requests,
+        wake_ms: wake,
     }
 }
 
@@ -303,33 +567,6 @@ fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
         m.push_str(&format!(". Likely fix: {a}"));
     }
     m
-}
-
-/// How long to wait before retrying, or None when the failure is final.
-fn retry_delay(service: Service, resp: &HttpResponse, attempt: u32) -> Option<u64> {
-    let transient = match service {
-        Service::GitHub => {
-            resp.status == 0
-                || resp.status == 429
-                || resp.status >= 500
-                // Secondary rate limits answer 403 with retry-after or an
-                // exhausted x-ratelimit-remaining (docs.github.com, "Rate
-                // limits for the REST API").
-                || (resp.status == 403
-                    && (resp.header("retry-after").is_some()
-                        || resp.header("x-ratelimit-remaining") == Some("0")))
-        }
-        Service::Ecs | Service::Ec2 => aws_error::is_retryable(resp),
-    };
-    if !transient {
-        return None;
-    }
-    let backoff = 1000u64 << (attempt.saturating_sub(1).min(4));
-    let asked = resp
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| s.saturating_mul(1000).min(60_000));
-    Some(asked.unwrap_or(backoff).max(backoff.min(1000)))
 }
 
 fn short_reason(resp: &HttpResponse) -> String {

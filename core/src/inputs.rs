@@ -37,6 +37,7 @@ use crate::settings::{
 /// `core.getInput(name)` and passes them all in `Config::inputs`.
 pub const INPUT_NAMES: &[&str] = &[
     "mode",
+    "count",
     "name",
     "token",
     "github-token",
@@ -47,6 +48,7 @@ pub const INPUT_NAMES: &[&str] = &[
     "cluster",
     "launch-type",
     "capacity-provider-strategy",
+    "capacity-fallback",
     "platform-version",
     "subnets",
     "subnets-tag",
@@ -98,6 +100,11 @@ pub const MAX_CAPACITY_PROVIDERS: usize = 20;
 /// ECS awsvpcConfiguration: at most 16 subnets and 5 security groups.
 pub const MAX_SUBNETS: usize = 16;
 pub const MAX_SECURITY_GROUPS: usize = 5;
+/// Largest `count`: DescribeTasks looks at 100 tasks per call, and a step
+/// that waits for more runners than that is better split.
+pub const MAX_COUNT: usize = 100;
+/// Most tasks `task-arn` may name (a fleet's `task_arns`).
+pub const MAX_TASK_ARNS: usize = 100;
 /// Longest quoted value in a message, in characters.
 pub const SHOWN_VALUE_MAX: usize = 80;
 
@@ -234,15 +241,17 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     // Start-only checks run only when the mode is known to be start.
     let starting = mode == Some(Mode::Start);
 
+    let count = p.count();
     let name = p.name();
     let token = p.token();
     let arch = p.arch();
-    let labels = p.labels(&name, &arch);
+    let labels = p.labels(&name, &arch, count);
     let workdir = p.workdir();
     let scope = p.scope();
     let task_definition = p.task_definition(&name, starting);
     let cluster = p.cluster();
     let placement = p.placement();
+    let capacity_fallback = p.capacity_fallback(placement.as_ref());
     let platform_version = p.platform_version();
     let subnets = p.lookup(&SUBNETS);
     let security_groups = p.lookup(&SECURITY_GROUPS);
@@ -263,7 +272,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let timeout_s = p.timeout();
     let wait_for_registration = p.boolean("wait-for-registration");
     let debug = p.boolean("debug") || p.env("RUNNER_DEBUG") == Some("1");
-    let task_arn = p.task_arn();
+    let task_arns = p.task_arns();
     let runner_id = p.runner_id();
     let max_age_min = p.max_age();
     let dry_run = p.boolean("dry-run");
@@ -281,6 +290,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         // Every `None` below has recorded a problem, so these defaults are
         // never used; they only spare an unwrap.
         mode: mode.unwrap_or(Mode::Start),
+        count,
         name,
         token,
         labels,
@@ -289,6 +299,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         task_definition,
         cluster,
         placement: placement.unwrap_or(Placement::LaunchType(DEFAULT_LAUNCH_TYPE.into())),
+        capacity_fallback,
         platform_version,
         subnets,
         security_groups,
@@ -301,7 +312,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         timeout_s,
         wait_for_registration,
         debug,
-        task_arn,
+        task_arns,
         runner_id,
         max_age_min,
         dry_run,
@@ -456,7 +467,27 @@ impl<'a> Parser<'a> {
         arch.to_string()
     }
 
-    fn labels(&mut self, name: &str, arch: &str) -> Vec<String> {
+    fn count(&mut self) -> usize {
+        let raw = self.input("count");
+        if raw.is_empty() {
+            return 1;
+        }
+        match parse_uint(raw) {
+            Some(n) if (1..=MAX_COUNT as u64).contains(&n) => n as usize,
+            _ => {
+                self.report(
+                    "count",
+                    format!(
+                        "{} is not allowed; use a whole number of runners from 1 to {MAX_COUNT}",
+                        show(raw)
+                    ),
+                );
+                1
+            }
+        }
+    }
+
+    fn labels(&mut self, name: &str, arch: &str, count: usize) -> Vec<String> {
         let labels: Vec<String> = split_list(self.input("labels"))
             .into_iter()
             .map(str::to_string)
@@ -476,15 +507,22 @@ impl<'a> Parser<'a> {
             .chain(labels.iter().map(String::as_str))
             .map(str::to_ascii_lowercase)
             .collect();
-        let total = distinct.len() + 1;
+        // A fleet's runners also carry their own names.
+        let own = if count > 1 { 2 } else { 1 };
+        let total = distinct.len() + own;
         if total > MAX_LABELS {
             self.report(
                 "labels",
                 format!(
                     "{} labels given; with the ones the action adds (self-hosted, Linux, \
-                     {arch}, ephemeral, the name and the runner id) that makes {total}, \
+                     {arch}, ephemeral, the name and the runner id{}) that makes {total}, \
                      and GitHub allows at most {MAX_LABELS}",
-                    labels.len()
+                    labels.len(),
+                    if count > 1 {
+                        ", and with count above 1 each runner's name"
+                    } else {
+                        ""
+                    }
                 ),
             );
         }
@@ -647,7 +685,44 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `capacity-fallback`: a launch type or a strategy, in the syntax of
+    /// `launch-type` / `capacity-provider-strategy`, and not the placement
+    /// itself.
+    fn capacity_fallback(&mut self, placement: Option<&Placement>) -> Option<Placement> {
+        let raw = self.input("capacity-fallback");
+        if raw.is_empty() {
+            return None;
+        }
+        let upper = raw.to_ascii_uppercase();
+        let fallback = if matches!(upper.as_str(), "FARGATE" | "EC2" | "EXTERNAL") {
+            Placement::LaunchType(upper)
+        } else {
+            let before = self.problems.len();
+            let providers = self.capacity_providers_of("capacity-fallback", raw);
+            if self.problems.len() > before {
+                return None;
+            }
+            Placement::CapacityProviders(providers?)
+        };
+        if placement == Some(&fallback) {
+            self.report(
+                "capacity-fallback",
+                format!(
+                    "{} is the placement the runners start on already; name other capacity \
+                     (e.g. FARGATE when capacity-provider-strategy is FARGATE_SPOT:1)",
+                    show(raw)
+                ),
+            );
+        }
+        Some(fallback)
+    }
+
     fn capacity_providers(&mut self, raw: &str) -> Option<Vec<CapacityProvider>> {
+        self.capacity_providers_of("capacity-provider-strategy", raw)
+    }
+
+    /// A strategy list given in `input`.
+    fn capacity_providers_of(&mut self, input: &str, raw: &str) -> Option<Vec<CapacityProvider>> {
         let before = self.problems.len();
         let mut providers = Vec::new();
         let mut seen = BTreeSet::new();
@@ -656,7 +731,7 @@ impl<'a> Parser<'a> {
                 Some(provider) => {
                     if !seen.insert(provider.provider.clone()) {
                         self.report(
-                            "capacity-provider-strategy",
+                            input,
                             format!(
                                 "capacity provider {} is listed twice",
                                 show(&provider.provider)
@@ -666,7 +741,7 @@ impl<'a> Parser<'a> {
                     providers.push(provider);
                 }
                 None => self.report(
-                    "capacity-provider-strategy",
+                    input,
                     format!(
                         "{} is not a strategy entry; use provider, provider:weight or \
                          provider:weight:base (provider: 1 to 255 letters, digits, '_' or '-'; \
@@ -678,7 +753,7 @@ impl<'a> Parser<'a> {
         }
         if providers.len() > MAX_CAPACITY_PROVIDERS {
             self.report(
-                "capacity-provider-strategy",
+                input,
                 format!(
                     "{} capacity providers given; ECS allows at most {MAX_CAPACITY_PROVIDERS}",
                     providers.len()
@@ -692,7 +767,7 @@ impl<'a> Parser<'a> {
             .collect();
         if with_base.len() > 1 {
             self.report(
-                "capacity-provider-strategy",
+                input,
                 format!(
                     "{} all have a base; ECS allows a base on only one capacity provider",
                     with_base.join(", ")
@@ -1025,33 +1100,59 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn task_arn(&mut self) -> Option<String> {
+    /// `task-arn`: one task, a JSON array of them (the start step's
+    /// `task_arns` output), or a list separated by commas, spaces or
+    /// newlines; each an ECS task ARN or a task id; at most 100.
+    fn task_arns(&mut self) -> Vec<String> {
         let raw = self.input("task-arn");
         if raw.is_empty() {
-            return None;
+            return Vec::new();
         }
-        let ok = if raw.starts_with("arn:") {
-            // task/ID (old format) or task/CLUSTER/ID.
-            parse_ecs_arn(raw)
-                .and_then(|resource| resource.strip_prefix("task/"))
-                .is_some_and(|rest| {
-                    let parts: Vec<&str> = rest.split('/').collect();
-                    parts.len() <= 2 && parts.iter().all(|p| is_ecs_name(p))
-                })
+        let items: Vec<String> = if raw.starts_with('[') {
+            match serde_json::from_str::<Vec<String>>(raw) {
+                Ok(items) => items
+                    .into_iter()
+                    .map(|i| i.trim().to_string())
+                    .filter(|i| !i.is_empty())
+                    .collect(),
+                Err(_) => {
+                    self.report(
+                        "task-arn",
+                        format!(
+                            "{} is not a JSON array of task ARNs; pass the start step's task_arns \
+                             output as it is, or list the tasks separated by commas",
+                            show(raw)
+                        ),
+                    );
+                    return Vec::new();
+                }
+            }
         } else {
-            is_task_id(raw)
+            split_list(raw).into_iter().map(str::to_string).collect()
         };
-        if !ok {
+        for item in &items {
+            if !is_task(item) {
+                self.report(
+                    "task-arn",
+                    format!(
+                        "{} is not a task; use a task ARN \
+                         (arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID) or a task id",
+                        show(item)
+                    ),
+                );
+            }
+        }
+        if items.len() > MAX_TASK_ARNS {
             self.report(
                 "task-arn",
-                format!(
-                    "{} is not a task; use a task ARN \
-                     (arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID) or a task id",
-                    show(raw)
-                ),
+                format!("{} tasks given; at most {MAX_TASK_ARNS}", items.len()),
             );
         }
-        Some(raw.to_string())
+        let mut seen = BTreeSet::new();
+        items
+            .into_iter()
+            .filter(|i| seen.insert(i.clone()))
+            .collect()
     }
 
     fn runner_id(&mut self) -> Option<String> {
@@ -1296,6 +1397,20 @@ fn is_family_revision(s: &str) -> bool {
     }
 }
 
+/// A task ARN (`task/ID`, old format, or `task/CLUSTER/ID`) or a task id.
+fn is_task(raw: &str) -> bool {
+    if raw.starts_with("arn:") {
+        parse_ecs_arn(raw)
+            .and_then(|resource| resource.strip_prefix("task/"))
+            .is_some_and(|rest| {
+                let parts: Vec<&str> = rest.split('/').collect();
+                parts.len() <= 2 && parts.iter().all(|p| is_ecs_name(p))
+            })
+    } else {
+        is_task_id(raw)
+    }
+}
+
 fn is_task_id(s: &str) -> bool {
     (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
@@ -1513,6 +1628,7 @@ mod tests {
             names,
             [
                 "mode",
+                "count",
                 "name",
                 "workdir",
                 "assign-public-ip",
@@ -1553,6 +1669,10 @@ mod tests {
                 "task_arn",
                 "task_id",
                 "ipaddr",
+                "runners",
+                "task_arns",
+                "ipaddrs",
+                "runner_names",
                 "cluster",
                 "region",
                 "id",
@@ -1596,7 +1716,8 @@ mod tests {
         assert_eq!(s.registration, Registration::Jit);
         assert_eq!(s.timeout_s, 600);
         assert!(!s.wait_for_registration && !s.debug && !s.dry_run);
-        assert_eq!((s.task_arn, s.runner_id), (None, None));
+        assert_eq!((s.task_arns.is_empty(), s.runner_id), (true, None));
+        assert_eq!((s.count, s.capacity_fallback), (1, None));
         assert_eq!(s.max_age_min, 60);
         assert_eq!(s.region, "us-west-2");
         assert_eq!(
@@ -2363,6 +2484,97 @@ mod tests {
         }
     }
 
+    // ---- fleets ----
+
+    #[test]
+    fn count_is_a_whole_number_from_1_to_100() {
+        assert_eq!(ok(&[], &[]).count, 1);
+        assert_eq!(ok(&[("count", "8")], &[]).count, 8);
+        assert_eq!(ok(&[("count", "100")], &[]).count, 100);
+        for bad in ["0", "101", "-1", "2.5", "many", "1e2"] {
+            let p = only(&[("count", bad)], &[]);
+            assert_eq!(p.input, "count");
+            says(&p, &[&show(bad), "1 to 100"]);
+        }
+    }
+
+    #[test]
+    fn a_fleet_counts_each_runners_own_name_among_the_labels() {
+        // self-hosted, Linux, X64, ephemeral, the name, the runner id: 6;
+        // 94 user labels make 100, a fleet's own names one more.
+        let labels: Vec<String> = (0..94).map(|i| format!("l{i}")).collect();
+        let labels = labels.join(",");
+        assert_eq!(ok(&[("labels", &labels)], &[]).labels.len(), 94);
+        let p = only(&[("labels", &labels), ("count", "2")], &[]);
+        assert_eq!(p.input, "labels");
+        says(&p, &["101", "each runner's name"]);
+    }
+
+    #[test]
+    fn capacity_fallback_is_a_launch_type_or_a_strategy_other_than_the_placement() {
+        let s = ok(
+            &[
+                ("capacity-provider-strategy", "FARGATE_SPOT:1"),
+                ("capacity-fallback", "fargate"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            s.capacity_fallback,
+            Some(Placement::LaunchType("FARGATE".into()))
+        );
+        let s = ok(&[("capacity-fallback", "FARGATE_SPOT:2,FARGATE:1:1")], &[]);
+        assert_eq!(
+            s.capacity_fallback,
+            Some(Placement::CapacityProviders(vec![
+                CapacityProvider {
+                    provider: "FARGATE_SPOT".into(),
+                    weight: Some(2),
+                    base: None
+                },
+                CapacityProvider {
+                    provider: "FARGATE".into(),
+                    weight: Some(1),
+                    base: Some(1)
+                },
+            ]))
+        );
+        let p = only(&[("capacity-fallback", "FARGATE")], &[]);
+        assert_eq!(p.input, "capacity-fallback");
+        says(&p, &["'FARGATE'", "already"]);
+        let p = only(&[("capacity-fallback", "spot:x")], &[]);
+        assert_eq!(p.input, "capacity-fallback");
+        says(&p, &["'spot:x'", "provider:weight"]);
+    }
+
+    #[test]
+    fn task_arn_takes_a_json_array_or_a_list() {
+        let a = "arn:aws:ecs:us-west-2:123456789012:task/ci/0123456789abcdef0123456789abcdef";
+        let b = "arn:aws:ecs:us-west-2:123456789012:task/ci/ffff456789abcdef0123456789abcdef";
+        let stop = |v: &str| ok(&[("mode", "stop"), ("task-arn", v)], &[]).task_arns;
+        assert_eq!(stop(&format!("[\"{a}\",\"{b}\"]")), [a, b]);
+        assert_eq!(
+            stop(&format!("{a}, {b}\n{a}")),
+            [a, b],
+            "repeats are kept once"
+        );
+        assert_eq!(stop(&format!("{a}\n\n{b}\n")), [a, b]);
+        let p = only(&[("mode", "stop"), ("task-arn", "[\"x\",")], &[]);
+        assert_eq!(p.input, "task-arn");
+        says(&p, &["JSON array", "task_arns"]);
+        let p = only(
+            &[
+                ("mode", "stop"),
+                ("task-arn", &format!("[\"{a}\",\"bad/one\"]")),
+            ],
+            &[],
+        );
+        says(&p, &["'bad/one'", "task ARN"]);
+        let many: Vec<String> = (0..101).map(|i| format!("{i:032x}")).collect();
+        let p = only(&[("mode", "stop"), ("task-arn", &many.join(","))], &[]);
+        says(&p, &["101 tasks", "at most 100"]);
+    }
+
     // ---- stop inputs ----
 
     #[test]
@@ -2373,15 +2585,13 @@ mod tests {
             "0123456789abcdef0123456789abcdef",
         ] {
             assert_eq!(
-                ok(&[("mode", "stop"), ("task-arn", good)], &[])
-                    .task_arn
-                    .as_deref(),
-                Some(good)
+                ok(&[("mode", "stop"), ("task-arn", good)], &[]).task_arns,
+                [good]
             );
         }
         for bad in [
             "arn:aws:ecs:us-west-2:123456789012:cluster/ci",
-            "task id",
+            "task#id",
             "a/b",
         ] {
             let p = only(&[("mode", "stop"), ("task-arn", bad)], &[]);

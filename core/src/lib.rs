@@ -20,6 +20,7 @@ pub mod names;
 pub mod outbox;
 pub mod protocol;
 pub mod reap;
+pub mod retry;
 pub mod settings;
 pub mod sigv4;
 pub mod start;

@@ -47,8 +47,8 @@ impl Machine {
             ),
             Ok(s) => match s.mode {
                 Mode::Start => Inner::Start(Box::new(Start::new(s, &config.random))),
-                Mode::Stop => Inner::Stop(Box::new(Stop::new(s))),
-                Mode::Reap => Inner::Reap(Box::new(Reap::new(s))),
+                Mode::Stop => Inner::Stop(Box::new(Stop::new(s, &config.random))),
+                Mode::Reap => Inner::Reap(Box::new(Reap::new(s, &config.random))),
             },
         };
         Machine {

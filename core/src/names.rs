@@ -24,9 +24,39 @@ pub fn runner_id(s: &Settings, random_hex: &str) -> String {
     )
 }
 
-/// The run id of a name [`runner_id`] made, `{name}-{run id}-{attempt}-{8
-/// hex}`; None for a name of any other shape.
-pub fn run_id_in(runner_id: &str) -> Option<&str> {
+/// The name of runner `index` (0-based) of a step that launches `count`
+/// runners under the label `label` (a [`runner_id`]): the label itself for
+/// a single runner (as before fleets), else `{label}-{index + 1}`.
+pub fn runner_name(label: &str, index: usize, count: usize) -> String {
+    if count <= 1 {
+        label.to_string()
+    } else {
+        format!("{label}-{}", index + 1)
+    }
+}
+
+/// Whether `name` is a runner of the step labelled `label`: the label
+/// itself (a single runner) or `{label}-{N}`.
+pub fn in_step(name: &str, label: &str) -> bool {
+    name == label
+        || name
+            .strip_prefix(label)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The run id of a name [`runner_id`] or [`runner_name`] made, `{name}-{run
+/// id}-{attempt}-{8 hex}` with an optional `-{N}`; None for a name of any
+/// other shape.
+pub fn run_id_in(runner: &str) -> Option<&str> {
+    label_run_id(runner).or_else(|| {
+        let (label, n) = runner.rsplit_once('-')?;
+        let index = !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit());
+        index.then(|| label_run_id(label)).flatten()
+    })
+}
+
+fn label_run_id(runner_id: &str) -> Option<&str> {
     let mut parts = runner_id.rsplitn(4, '-');
     let (hex, attempt, run, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
@@ -44,8 +74,9 @@ pub fn run_prefix(s: &Settings) -> String {
 }
 
 /// `self-hosted`, `Linux`, arch, `ephemeral`, name, the user's labels, the
-/// runner id; without duplicates (GitHub compares labels case-insensitively).
-pub fn labels(s: &Settings, runner_id: &str) -> Vec<String> {
+/// step's runner id, and the runner's own name when it differs (a fleet);
+/// without duplicates (GitHub compares labels case-insensitively).
+pub fn labels(s: &Settings, runner_id: &str, runner_name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let fixed = [
         "self-hosted",
@@ -58,7 +89,7 @@ pub fn labels(s: &Settings, runner_id: &str) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .chain(s.labels.iter().cloned())
-        .chain(std::iter::once(runner_id.to_string()));
+        .chain([runner_id.to_string(), runner_name.to_string()]);
     for label in all {
         if !out.iter().any(|l| l.eq_ignore_ascii_case(&label)) {
             out.push(label);
@@ -84,11 +115,19 @@ pub fn started_by(s: &Settings) -> String {
 /// reached ECS but whose answer was lost never starts a second task. The
 /// runner id's random part is in it because matrix legs share run id, attempt
 /// and job, and must not be folded into one task.
-pub fn client_token(s: &Settings, runner_id: &str, index: usize) -> String {
+///
+/// `fallback`: the RunTask on `capacity-fallback` capacity asks for another
+/// task with other parameters, so it needs a token of its own (reusing one
+/// with other parameters is a `ConflictException`).
+pub fn client_token(s: &Settings, runner_id: &str, index: usize, fallback: bool) -> String {
     let suffix = runner_id.rsplit('-').next().unwrap_or("");
     let head = format!(
-        "ecsr-{}-{}-{}-{}",
-        s.run.run_id, s.run.run_attempt, index, suffix
+        "ecsr-{}-{}-{}{}-{}",
+        s.run.run_id,
+        s.run.run_attempt,
+        index,
+        if fallback { "f" } else { "" },
+        suffix
     );
     let job: String = s
         .run
@@ -111,10 +150,12 @@ pub fn client_token(s: &Settings, runner_id: &str, index: usize) -> String {
     }
 }
 
-/// Our tags plus the user's, for RunTask `tags`.
-pub fn task_tags(s: &Settings, runner_id: &str) -> Vec<(String, String)> {
+/// Our tags plus the user's, for RunTask `tags`. The runner-id tag holds
+/// the runner's own name (in a fleet, `{label}-{N}`: [`in_step`] finds the
+/// step's tasks by it).
+pub fn task_tags(s: &Settings, runner_name: &str) -> Vec<(String, String)> {
     let mut tags = vec![
-        (TAG_RUNNER_ID.to_string(), runner_id.to_string()),
+        (TAG_RUNNER_ID.to_string(), runner_name.to_string()),
         (TAG_REPOSITORY.to_string(), s.run.repository.clone()),
         (TAG_CONTEXT.to_string(), s.scope.display()),
         (TAG_RUN_ID.to_string(), s.run.run_id.clone()),

@@ -55,13 +55,15 @@ impl HttpResponse {
 pub enum Event {
     /// The first event: begin.
     Start,
-    /// Every request of the last `Next::Send`, answered (in any order).
+    /// Answers to requests in flight: every one that has arrived since the
+    /// last event (at least one), in any order.
     Responses { responses: Vec<HttpResponse> },
-    /// The sleep asked for by `Next::Sleep` is over.
+    /// The `wake_ms` of the last `Next::Wait` has passed with no answer.
     Woke,
     /// The process was asked to stop (SIGINT, SIGTERM): clean up, quickly.
-    /// May arrive instead of any other event; answers still owed for an
-    /// earlier `Send` are dropped.
+    /// May arrive instead of any other event. Every request in flight is
+    /// aborted and its answer never delivered: the core sends again what it
+    /// still needs.
     Cancel { signal: String },
 }
 
@@ -86,10 +88,17 @@ pub struct Log {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Next {
-    /// Perform all these requests (concurrently), then send `Event::Responses`.
-    Send { requests: Vec<HttpRequest> },
-    /// Wait this long, then send `Event::Woke` (or `Event::Cancel`).
-    Sleep { ms: u64 },
+    /// Start these requests, concurrently; they join those still in flight
+    /// from earlier actions (a request stays in flight until its answer is
+    /// delivered). Then wait for the first of: an answer to any request in
+    /// flight (send `Event::Responses` with every answer that has arrived),
+    /// `wake_ms` passing, when given (send `Event::Woke`), or a cancel. Each
+    /// `Wait` replaces the previous one's `wake_ms`. The core never asks to
+    /// wait with nothing in flight and no `wake_ms`.
+    Wait {
+        requests: Vec<HttpRequest>,
+        wake_ms: Option<u64>,
+    },
     /// Finished: set these outputs, append the summary, exit 0.
     Done {
         outputs: BTreeMap<String, String>,

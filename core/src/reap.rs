@@ -12,9 +12,9 @@
 //! the run cannot be read (an organization runner, or a token without
 //! Actions: read) such a runner is kept, unless `max-age` is 0.
 
-use crate::cleanup::{Cleanup, Step, Undo};
+use crate::cleanup::{Cleanup, Undo, DESCRIBE_MAX};
 use crate::ecs::{self, Task};
-use crate::exchange::{failure_message, Call, Exchange, Received};
+use crate::exchange::{self, failure_message, Call, Exchange};
 use crate::github::{self, Runner, WorkflowRun};
 use crate::names;
 use crate::outbox::Outbox;
@@ -23,13 +23,13 @@ use crate::settings::Scope;
 use crate::settings::Settings;
 use crate::summary;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     ListTasks,
     DescribeTasks,
     ListRunners,
     WorkflowRun,
-    Remove,
+    Remove(Undo),
 }
 
 /// What is known of the workflow run that registered an orphan runner.
@@ -55,14 +55,14 @@ pub struct Reap {
     /// (what, name, result) rows for the summary.
     rows: Vec<(String, String, String)>,
     cleanup: Option<Cleanup>,
-    retrying: bool,
 }
 
 impl Reap {
-    pub fn new(s: Settings) -> Self {
+    /// `random`: the shell's random hex digits (retry jitter).
+    pub fn new(s: Settings, random: &str) -> Self {
         Reap {
             out: Outbox::for_settings(&s),
-            ex: Exchange::default(),
+            ex: Exchange::new(random),
             listed: Vec::new(),
             described: 0,
             tasks: Vec::new(),
@@ -72,7 +72,6 @@ impl Reap {
             runs: Default::default(),
             rows: Vec::new(),
             cleanup: None,
-            retrying: false,
             s,
         }
     }
@@ -80,17 +79,36 @@ impl Reap {
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
         let next = match event {
             Event::Start => self.begin(now),
-            Event::Responses { responses } => self.on_responses(now, responses),
-            Event::Woke => self.on_wake(now),
+            Event::Responses { responses } => {
+                let mut next = None;
+                for (call, resp) in self.ex.receive(&mut self.out, responses, now) {
+                    match (call.tag.clone(), self.cleanup.as_mut()) {
+                        (Op::Remove(undo), Some(c)) => {
+                            c.on_answer(&self.s, &mut self.out, undo, &call, &resp, now)
+                        }
+                        (Op::Remove(_), None) => {}
+                        _ => next = Some(self.on_answer(now, call, resp)),
+                    }
+                }
+                next.unwrap_or_else(|| self.advance(now))
+            }
+            Event::Woke => self.advance(now),
             Event::Cancel { signal } => {
-                self.ex.abandon();
+                let dropped: Vec<Undo> = self
+                    .ex
+                    .abandon()
+                    .into_iter()
+                    .filter_map(|u| match u.call.tag {
+                        Op::Remove(undo) => Some(undo),
+                        _ => None,
+                    })
+                    .collect();
                 match self.cleanup.as_mut() {
                     Some(c) => {
                         self.out
                             .warning(format!("Got {signal}; finishing what was started"));
-                        let step =
-                            c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
-                        self.removed(step)
+                        c.on_cancel(dropped);
+                        self.advance(now)
                     }
                     None => Next::Failed {
                         message: format!("Cancelled ({signal}) before anything was removed."),
@@ -101,6 +119,25 @@ impl Reap {
             }
         };
         self.out.action(next)
+    }
+
+    /// Send what the exchange may send and wait; while removing, finish
+    /// once the cleanup has.
+    fn advance(&mut self, now: Millis) -> Next {
+        if let Some(c) = self.cleanup.as_mut() {
+            c.pump(&self.s, &mut self.out, &mut self.ex, now, &Op::Remove);
+            if c.is_finished() && self.ex.is_idle() {
+                return self.removed();
+            }
+            let wake = c.wake_at();
+            return exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &[wake]);
+        }
+        exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &[])
+    }
+
+    fn send(&mut self, now: Millis, call: Call<Op>) -> Next {
+        self.ex.submit(call);
+        self.advance(now)
     }
 
     fn begin(&mut self, now: Millis) -> Next {
@@ -124,40 +161,10 @@ impl Reap {
             "ListTasks",
             ecs::list_tasks(&self.s.cluster, None, token),
         );
-        self.ex.send(&self.s, &mut self.out, call, now)
+        self.send(now, call)
     }
 
-    fn on_wake(&mut self, now: Millis) -> Next {
-        if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_wake(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
-            return self.removed(step);
-        }
-        if std::mem::take(&mut self.retrying) {
-            return self.ex.resend(&self.s, &mut self.out, now);
-        }
-        Next::Sleep { ms: 0 }
-    }
-
-    fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
-        if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_responses(
-                &self.s,
-                &mut self.out,
-                &mut self.ex,
-                now,
-                Op::Remove,
-                responses,
-            );
-            return self.removed(step);
-        }
-        let (call, resp) = match self.ex.receive(&mut self.out, responses) {
-            Received::Stray => return Next::Sleep { ms: 0 },
-            Received::Retry { after_ms } => {
-                self.retrying = true;
-                return Next::Sleep { ms: after_ms };
-            }
-            Received::Answer(call, resp) => (call, resp),
-        };
+    fn on_answer(&mut self, now: Millis, call: Call<Op>, resp: HttpResponse) -> Next {
         if call.tag == Op::WorkflowRun {
             return self.on_workflow_run(now, &call, &resp);
         }
@@ -204,8 +211,7 @@ impl Reap {
                     self.next_run(now)
                 }
             }
-            Op::WorkflowRun => Next::Sleep { ms: 0 },
-            Op::Remove => Next::Sleep { ms: 0 },
+            Op::WorkflowRun | Op::Remove(_) => self.advance(now),
         }
     }
 
@@ -220,7 +226,7 @@ impl Reap {
     /// DescribeTasks (with tags) 100 at a time, then the runners.
     fn describe_next(&mut self, now: Millis) -> Next {
         if self.described < self.listed.len() {
-            let end = (self.described + 100).min(self.listed.len());
+            let end = (self.described + DESCRIBE_MAX).min(self.listed.len());
             let chunk = self.listed[self.described..end].to_vec();
             self.described = end;
             let call = Call::ecs(
@@ -228,7 +234,7 @@ impl Reap {
                 "DescribeTasks",
                 ecs::describe_tasks(&self.s.cluster, &chunk, true),
             );
-            return self.ex.send(&self.s, &mut self.out, call, now);
+            return self.send(now, call);
         }
         self.list_runners(now)
     }
@@ -241,7 +247,7 @@ impl Reap {
             github::runners_page_path(&self.s.scope, self.page),
             None,
         );
-        self.ex.send(&self.s, &mut self.out, call, now)
+        self.send(now, call)
     }
 
     /// An orphan: a runner of ours, offline and idle, with no live task in
@@ -281,7 +287,7 @@ impl Reap {
             Some(id) => {
                 let path = github::workflow_run_path(&owner, &repo, &id);
                 let call = Call::github(Op::WorkflowRun, "get workflow run", "GET", path, None);
-                self.ex.send(&self.s, &mut self.out, call, now)
+                self.send(now, call)
             }
             None => self.decide(now),
         }
@@ -462,10 +468,8 @@ impl Reap {
             return crate::cleanup::conclude("Reap", &self.s, &would_stop, &would_delete, &[], md);
         }
         let reason = format!("reaped: older than {max} minutes and its runner not busy");
-        let mut cleanup = Cleanup::new(&reason, todo, false, false);
-        let step = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Remove);
-        self.cleanup = Some(cleanup);
-        self.removed(step)
+        self.cleanup = Some(Cleanup::new(&reason, todo, false, false));
+        self.advance(now)
     }
 
     fn verb(&self, yes: bool, verb: &str) -> String {
@@ -476,10 +480,10 @@ impl Reap {
         }
     }
 
-    fn removed(&mut self, step: Step) -> Next {
-        let report = match step {
-            Step::Next(next) => return next,
-            Step::Finished(report) => report,
+    fn removed(&mut self) -> Next {
+        let report = match self.cleanup.as_mut() {
+            Some(c) => c.take_report(),
+            None => Default::default(),
         };
         for p in &report.problems {
             self.rows.push(("problem".into(), String::new(), p.clone()));

@@ -100,6 +100,8 @@ pub struct RunContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub mode: Mode,
+    /// `count`: how many runners a start launches (1..=100).
+    pub count: usize,
     /// `name`: runner name prefix and default task definition.
     pub name: String,
     /// `token` or `github-token` (secret).
@@ -111,6 +113,9 @@ pub struct Settings {
     pub task_definition: String,
     pub cluster: String,
     pub placement: Placement,
+    /// `capacity-fallback`: where runners go that `placement` has no
+    /// capacity for.
+    pub capacity_fallback: Option<Placement>,
     pub platform_version: Option<String>,
     pub subnets: Lookup,
     pub security_groups: Lookup,
@@ -127,8 +132,9 @@ pub struct Settings {
     pub timeout_s: u64,
     pub wait_for_registration: bool,
     pub debug: bool,
-    /// Stop mode: `task-arn` and `runner-id` (both may be empty).
-    pub task_arn: Option<String>,
+    /// Stop mode: `task-arn` (ARNs or ids, at most 100; may be empty) and
+    /// `runner-id` (a runner, or a fleet's label).
+    pub task_arns: Vec<String>,
     pub runner_id: Option<String>,
     /// Reap mode: `max-age` in minutes and `dry-run`.
     pub max_age_min: u64,

@@ -1,28 +1,35 @@
-//! The start machine: register a runner with GitHub, run it as an ECS task,
-//! wait until the task is RUNNING (and, if asked, the runner online), and
-//! report where it runs. Any failure after something was created undoes it
+//! The start machine: register `count` runners with GitHub, run each as its
+//! own ECS task, wait until every task is RUNNING (and, if asked, every
+//! runner online), and report where they run. All or nothing: when one
+//! runner cannot be started, every runner and task of the step is removed
 //! (see [`crate::cleanup`]) before the step fails.
 //!
-//! Order of calls, one at a time:
-//! DescribeTaskDefinition → (DescribeSubnets) → (DescribeSecurityGroups) →
-//! generate-jitconfig | registration-token → RunTask → DescribeTasks… →
-//! (DescribeContainerInstances → DescribeInstances) → (GET runner…).
-//! Everything that can fail without creating anything comes before GitHub
-//! registers the runner.
-//!
-//! The machine launches a list of runners ([`Launch`]): each is registered
-//! and its task started in turn, then all tasks are polled together (one
-//! DescribeTasks), their IPs found and, if asked, each runner waited for;
-//! a failure undoes every one. The list has [`RUNNERS_PER_STEP`] entries.
+//! Calls go out concurrently wherever they do not depend on each other,
+//! within the exchange's per-service bounds:
+//! 1. DescribeTaskDefinition, DescribeSubnets and DescribeSecurityGroups
+//!    (by tag, page after page) together. Everything that can fail without
+//!    creating anything comes before GitHub registers a runner.
+//! 2. For each runner: generate-jitconfig (or registration-token), then, as
+//!    soon as that answers, its RunTask (one task each: every runner has its
+//!    own credential). A RunTask that fails for lack of capacity, or a task
+//!    that stops before RUNNING for lack of it, is tried again on
+//!    `capacity-fallback`.
+//! 3. DescribeTasks for every task not yet RUNNING, 100 per call: first
+//!    about a second after a task's RunTask, then every second for its
+//!    first 20 s and every 2 s after, so RUNNING is noticed about a second
+//!    after ECS reports it.
+//! 4. The IP of each RUNNING task: from its ENI, or through
+//!    DescribeContainerInstances and DescribeInstances.
+//! 5. With `wait-for-registration`, GitHub until every runner is online.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::cleanup::{Cleanup, Report, Step, Undo};
+use crate::cleanup::{Cleanup, Report, Undo, DESCRIBE_MAX};
 use crate::ec2;
 use crate::ecs::{self, Task, TaskDefinition};
-use crate::exchange::{failure_message, Call, Exchange, Received};
+use crate::exchange::{self, failure_message, Call, Exchange, Unfinished};
 use crate::github;
 use crate::names;
 use crate::outbox::Outbox;
@@ -33,42 +40,45 @@ use crate::summary;
 /// ECS may not list a task it just started for a short while (RunTask is
 /// eventually consistent; ECS API reference, DescribeTasks).
 const MISSING_GRACE_MS: u64 = 30_000;
-/// First look at a new task after about a second, then less often.
+/// First look at a new task after about a second; every second while it is
+/// young, every two seconds after.
 const FIRST_POLL_MS: u64 = 1_000;
-const MAX_POLL_MS: u64 = 5_000;
+const YOUNG_POLL_MS: u64 = 1_000;
+const YOUNG_FOR_MS: u64 = 20_000;
+const OLD_POLL_MS: u64 = 2_000;
+/// How often GitHub is asked whether the runners are online.
+const ONLINE_POLL_MS: u64 = 2_000;
 /// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
 /// RunTask).
 const MAX_OVERRIDES_CHARS: usize = 8192;
-/// How many runners one step launches. One for now: the inputs have no
-/// count yet. Each needs 8 hex digits of the shell's randomness.
-pub const RUNNERS_PER_STEP: usize = 1;
+/// Up to this many runners, the log has a line per runner and task status
+/// change; above, a tally per change (the details are debug lines).
+const ITEMISED_UP_TO: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     TaskDefinition,
     Subnets,
     SecurityGroups,
-    Jit,
-    RegistrationToken,
-    RunTask,
-    DescribeTasks,
-    ContainerInstances,
-    Instances,
-    RunnerStatus,
-    Undo,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    Nothing,
-    Retry,
-    Poll,
+    /// Registration of launch `i`.
+    Jit(usize),
+    RegistrationToken(usize),
+    RunTask(usize),
+    /// A look at these launches' tasks.
+    DescribeTasks(Vec<usize>),
+    ContainerInstances(usize),
+    Instances(usize),
+    /// Whether launch `i`'s runner is online (a single runner).
+    RunnerStatus(usize),
+    /// A page of the runner listing (a fleet waiting to be online).
+    RunnerList(u32),
+    Undo(Undo),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Preparing,
-    WaitRunning,
+    Launching,
     WaitOnline,
     CleaningUp,
     Finished,
@@ -76,9 +86,9 @@ enum Stage {
 
 /// One runner being launched: its GitHub registration and its ECS task.
 struct Launch {
-    /// Position in the list: part of the RunTask clientToken.
+    /// Position in the fleet: part of the RunTask clientToken.
     index: usize,
-    runner_id: String,
+    name: String,
     /// GitHub's id of the runner (JIT registration only).
     github_runner: Option<u64>,
     /// Name and value of the credential variables for the container.
@@ -88,25 +98,18 @@ struct Launch {
     runner_created: bool,
     task: Option<Task>,
     run_task_at: Millis,
+    /// DescribeTasks has shown the task at least once.
+    looked: bool,
     running_after_ms: Option<u64>,
+    /// The IP is known (or known to be unknowable).
+    located: bool,
     ip: String,
+    online: bool,
+    /// Started (or being started) on `capacity-fallback`.
+    on_fallback: bool,
 }
 
 impl Launch {
-    fn new(index: usize, runner_id: String) -> Self {
-        Launch {
-            index,
-            runner_id,
-            github_runner: None,
-            credential_env: Vec::new(),
-            runner_created: false,
-            task: None,
-            run_task_at: 0,
-            running_after_ms: None,
-            ip: String::new(),
-        }
-    }
-
     fn task_id(&self) -> &str {
         self.task.as_ref().map(|t| t.id()).unwrap_or("")
     }
@@ -117,278 +120,392 @@ impl Launch {
             .map(|t| t.arn.clone())
             .unwrap_or_default()
     }
+
+    /// Started, not yet RUNNING.
+    fn pending(&self) -> bool {
+        self.task.is_some() && self.running_after_ms.is_none()
+    }
 }
 
 pub struct Start {
     s: Settings,
     out: Outbox,
     ex: Exchange<Op>,
+    /// The step's runner id: the label every runner carries.
+    label: String,
     launches: Vec<Launch>,
-    /// The launch being registered, started, located or waited for.
-    cur: usize,
     began: Millis,
     deadline: Millis,
     stage: Stage,
-    wake: Wake,
     task_definition: Option<TaskDefinition>,
     container: String,
     subnets: Vec<String>,
     security_groups: Vec<String>,
-    /// The subnet lookup by tag has read its last page.
+    /// The lookups by tag still reading pages.
     subnets_done: bool,
-    poll_ms: u64,
+    security_groups_done: bool,
+    /// The next look at the pending tasks, and DescribeTasks calls of the
+    /// current look still unanswered.
+    next_poll: Option<Millis>,
+    describing: usize,
+    /// The next look at GitHub for runners online.
+    next_online_poll: Option<Millis>,
+    /// Names seen online in the current listing of runners.
+    online_seen: Vec<String>,
     cleanup: Option<Cleanup>,
-    /// Why the start failed, while cleaning up.
-    failure: String,
+    /// Why the start failed: one entry per runner (or for the step).
+    failures: Vec<String>,
 }
 
 impl Start {
+    /// `random`: the shell's random hex digits: the first 8 make the
+    /// step's runner id, all of them seed the retry jitter.
     pub fn new(s: Settings, random: &str) -> Self {
-        Self::with_runners(s, random, RUNNERS_PER_STEP)
-    }
-
-    /// Launches `count` runners (at least one); `random` needs 8 hex digits
-    /// for each (shorter: the last runners reuse the first digits).
-    pub fn with_runners(s: Settings, random: &str, count: usize) -> Self {
         let out = Outbox::for_settings(&s);
-        let launches = (0..count.max(1))
-            .map(|i| {
-                Launch::new(
-                    i,
-                    names::runner_id(&s, random.get(8 * i..8 * i + 8).unwrap_or(random)),
-                )
+        let label = names::runner_id(&s, random);
+        let count = s.count.max(1);
+        let launches = (0..count)
+            .map(|index| Launch {
+                index,
+                name: names::runner_name(&label, index, count),
+                github_runner: None,
+                credential_env: Vec::new(),
+                runner_created: false,
+                task: None,
+                run_task_at: 0,
+                looked: false,
+                running_after_ms: None,
+                located: false,
+                ip: String::new(),
+                online: false,
+                on_fallback: false,
             })
             .collect();
         Start {
             out,
-            ex: Exchange::default(),
+            ex: Exchange::new(random),
+            label,
             launches,
-            cur: 0,
             began: 0,
             deadline: 0,
             stage: Stage::Preparing,
-            wake: Wake::Nothing,
             task_definition: None,
             container: String::new(),
             subnets: Vec::new(),
             security_groups: Vec::new(),
             subnets_done: false,
-            poll_ms: FIRST_POLL_MS,
+            security_groups_done: false,
+            next_poll: None,
+            describing: 0,
+            next_online_poll: None,
+            online_seen: Vec::new(),
             cleanup: None,
-            failure: String::new(),
+            failures: Vec::new(),
             s,
         }
     }
 
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
-        let next = match event {
+        match event {
             Event::Start => self.begin(now),
-            Event::Responses { responses } => self.on_responses(now, responses),
-            Event::Woke => self.on_wake(now),
+            Event::Responses { responses } => {
+                for (call, resp) in self.ex.receive(&mut self.out, responses, now) {
+                    self.on_answer(now, call, resp);
+                }
+            }
+            Event::Woke => {}
             Event::Cancel { signal } => self.on_cancel(now, &signal),
-        };
+        }
+        let next = self.advance(now);
         self.out.action(next)
     }
 
-    /// The launch being worked on.
-    fn l(&mut self) -> &mut Launch {
-        &mut self.launches[self.cur]
+    fn itemised(&self) -> bool {
+        self.launches.len() <= ITEMISED_UP_TO
     }
 
-    fn runner_ids(&self) -> String {
-        self.launches
-            .iter()
-            .map(|l| l.runner_id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+    fn fleet(&self) -> bool {
+        self.launches.len() > 1
     }
 
-    fn begin(&mut self, now: Millis) -> Next {
+    fn begin(&mut self, now: Millis) {
         self.began = now;
         self.deadline = now + self.s.timeout_s * 1000;
+        self.ex.give_up_at = Some(self.deadline);
+        let what = if self.fleet() {
+            format!(
+                "{} runners {} ({}-1 … -{})",
+                self.launches.len(),
+                self.label,
+                self.label,
+                self.launches.len()
+            )
+        } else {
+            format!("runner {}", self.label)
+        };
         self.out.info(format!(
-            "Launching runner {} for {} on ECS cluster {} ({})",
-            self.runner_ids(),
+            "Launching {what} for {} on ECS cluster {} ({})",
             self.s.scope.display(),
             self.s.cluster,
             self.s.region
         ));
-        let call = Call::ecs(
+        self.ex.submit(Call::ecs(
             Op::TaskDefinition,
             "DescribeTaskDefinition",
             ecs::describe_task_definition(&self.s.task_definition),
-        );
-        self.send(call, now)
-    }
-
-    fn send(&mut self, call: Call<Op>, now: Millis) -> Next {
-        self.ex.send(&self.s, &mut self.out, call, now)
-    }
-
-    fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Next {
-        if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_responses(
-                &self.s,
-                &mut self.out,
-                &mut self.ex,
-                now,
-                Op::Undo,
-                responses,
-            );
-            return self.cleaned(step);
-        }
-        match self.ex.receive(&mut self.out, responses) {
-            Received::Stray => Next::Sleep { ms: 0 },
-            Received::Retry { after_ms } => {
-                self.wake = Wake::Retry;
-                Next::Sleep { ms: after_ms }
+        ));
+        match &self.s.subnets {
+            Lookup::Tag { .. } => self.lookup(Op::Subnets, None),
+            Lookup::Ids(ids) => {
+                self.subnets = ids.clone();
+                self.subnets_done = true;
             }
-            Received::Answer(call, resp) => self.on_answer(now, call, resp),
+            Lookup::None => self.subnets_done = true,
+        }
+        match &self.s.security_groups {
+            Lookup::Tag { .. } => self.lookup(Op::SecurityGroups, None),
+            Lookup::Ids(ids) => {
+                self.security_groups = ids.clone();
+                self.security_groups_done = true;
+            }
+            Lookup::None => self.security_groups_done = true,
         }
     }
 
-    fn on_wake(&mut self, now: Millis) -> Next {
+    /// What to do now that the event is handled: finish, or send what may
+    /// go and wait for answers or the next timer.
+    fn advance(&mut self, now: Millis) -> Next {
         if let Some(c) = self.cleanup.as_mut() {
-            let step = c.on_wake(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
-            return self.cleaned(step);
+            c.pump(&self.s, &mut self.out, &mut self.ex, now, &Op::Undo);
+            if c.is_finished() && self.ex.is_idle() {
+                return self.failed();
+            }
+            let wake = c.wake_at();
+            return exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &[wake]);
         }
-        match std::mem::replace(&mut self.wake, Wake::Nothing) {
-            Wake::Retry => self.ex.resend(&self.s, &mut self.out, now),
-            Wake::Poll if self.stage == Stage::WaitRunning => self.describe_task(now),
-            Wake::Poll if self.stage == Stage::WaitOnline => self.check_runner(now),
-            _ => Next::Sleep { ms: 0 },
+        if self.stage == Stage::Finished {
+            return self.finish();
         }
+        if now >= self.deadline {
+            return self.timed_out(now);
+        }
+        if self.next_poll.is_some_and(|t| t <= now) && self.describing == 0 {
+            self.describe_pending(now);
+        }
+        if self.next_online_poll.is_some_and(|t| t <= now) {
+            self.next_online_poll = None;
+            self.check_online();
+        }
+        let timers = [self.next_poll, self.next_online_poll, Some(self.deadline)];
+        exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &timers)
     }
 
-    fn on_cancel(&mut self, now: Millis, signal: &str) -> Next {
-        let in_flight = self.ex.abandon();
+    fn on_cancel(&mut self, now: Millis, signal: &str) {
         self.out.warning(format!(
             "Got {signal} (the run was cancelled): removing what this step created before exiting"
         ));
-        if let Some(c) = self.cleanup.as_mut() {
-            // Already undoing: carry on; the request the shell dropped is
-            // sent again.
-            let step = c.on_cancel(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
-            return self.cleaned(step);
-        }
-        // A RunTask whose answer we did not get may have started a task:
-        // find it by its tags.
-        let unanswered = in_flight.map(|c| c.tag);
-        if matches!(unanswered, Some(Op::Jit) | Some(Op::RegistrationToken)) {
-            // GitHub may have registered the runner without us hearing of
-            // it: look it up by name.
-            self.l().runner_created = true;
+        // The shell dropped every request in flight: what they may have done
+        // is found again (tasks by their tags, runners by name), and the
+        // removals among them are sent again.
+        let abandoned = self.ex.abandon();
+        let mut undos = Vec::new();
+        let mut find_tasks = false;
+        for u in abandoned {
+            match u.call.tag {
+                Op::Undo(undo) => undos.push(undo),
+                Op::Jit(i) if u.sent => self.launches[i].runner_created = true,
+                Op::RunTask(_) if u.sent => find_tasks = true,
+                _ => {}
+            }
         }
         let what = self.stage_words();
-        self.fail_with(
-            now,
-            format!("Cancelled ({signal}) while {what}."),
-            unanswered == Some(Op::RunTask),
-            true,
-        )
+        let find = self.find_tasks();
+        let unheard: Vec<Undo> = self
+            .launches
+            .iter()
+            .filter(|l| l.runner_created && l.github_runner.is_none())
+            .map(|l| Undo::FindRunner {
+                name: l.name.clone(),
+            })
+            .collect();
+        match self.cleanup.as_mut() {
+            Some(c) => {
+                c.on_cancel(undos);
+                if find_tasks {
+                    c.add(find);
+                }
+                // Registrations the failing start was still waiting for.
+                for u in unheard {
+                    c.add(u);
+                }
+            }
+            None => {
+                self.failures
+                    .push(format!("Cancelled ({signal}) while {what}."));
+                self.start_cleanup(now, find_tasks, true);
+            }
+        }
+    }
+
+    fn find_tasks(&self) -> Undo {
+        Undo::FindTasks {
+            runner_id: Some(self.label.clone()),
+            next_token: None,
+        }
     }
 
     fn stage_words(&self) -> String {
+        let runner = if self.fleet() { "runners" } else { "runner" };
         match self.stage {
-            Stage::Preparing => "preparing the runner".into(),
-            Stage::WaitRunning => "waiting for the task to be RUNNING".into(),
-            Stage::WaitOnline => "waiting for the runner to come online".into(),
+            Stage::Preparing => format!("preparing the {runner}"),
+            Stage::Launching if self.fleet() => "launching the runners".into(),
+            Stage::Launching => "waiting for the task to be RUNNING".into(),
+            Stage::WaitOnline => format!("waiting for the {runner} to come online"),
             Stage::CleaningUp => "cleaning up".into(),
             Stage::Finished => "finishing".into(),
         }
     }
 
-    fn on_answer(&mut self, now: Millis, call: Call<Op>, resp: HttpResponse) -> Next {
-        let ok = (200..300).contains(&resp.status);
-        if !ok {
+    fn on_answer(&mut self, now: Millis, call: Call<Op>, resp: HttpResponse) {
+        if let Op::Undo(undo) = call.tag.clone() {
+            if let Some(c) = self.cleanup.as_mut() {
+                c.on_answer(&self.s, &mut self.out, undo, &call, &resp, now);
+            }
+            return;
+        }
+        if self.cleanup.is_some() {
+            return self.after_failure(&call, &resp);
+        }
+        let lookup = matches!(call.tag, Op::Subnets | Op::SecurityGroups);
+        if lookup && self.stage != Stage::Preparing {
+            return; // a bridge-mode task went on without it
+        }
+        if !(200..300).contains(&resp.status) {
             let message = failure_message(&call, &resp, &self.s);
-            return self.fail(now, message);
+            return match call.tag {
+                Op::Jit(i) | Op::RegistrationToken(i) | Op::RunTask(i) => {
+                    if let (Op::RunTask(_), true) = (&call.tag, capacity_error(&resp)) {
+                        if self.fall_back(now, i, &message) {
+                            return;
+                        }
+                    }
+                    if call.tag == Op::Jit(i) && resp.status == 0 {
+                        // Sent, no answer: GitHub may have registered it.
+                        self.launches[i].runner_created = true;
+                    }
+                    let find = matches!(call.tag, Op::RunTask(_)) && resp.status == 0;
+                    self.fail_runner(now, i, message, find)
+                }
+                _ => self.fail(now, message),
+            };
         }
         match call.tag {
             Op::TaskDefinition => self.on_task_definition(now, &resp.body),
-            Op::Subnets | Op::SecurityGroups => self.on_lookup_page(now, call.tag, &resp.body),
-            Op::Jit => match github::parse_jit(&resp.body) {
-                Some((id, config)) => {
-                    self.out.secret(&config);
-                    let labels =
-                        names::labels(&self.s, &self.launches[self.cur].runner_id).join(",");
-                    let l = self.l();
-                    l.github_runner = Some(id);
-                    l.runner_created = true;
-                    l.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
-                    let name = l.runner_id.clone();
-                    self.out.info(format!(
-                        "Registered runner {name} with GitHub (id {id}, labels {labels})"
-                    ));
-                    self.run_task(now)
-                }
-                None => self.fail(
-                    now,
-                    "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config"
-                        .into(),
-                ),
-            },
-            Op::RegistrationToken => match github::parse_registration_token(&resp.body) {
-                Some(token) => {
-                    self.out.secret(&token);
-                    self.out
-                        .info("Got a registration token from GitHub (valid one hour)");
-                    let name = self.launches[self.cur].runner_id.clone();
-                    let labels = names::labels(&self.s, &name);
-                    let url = format!("{}/{}", self.s.run.server_url, self.s.scope.display());
-                    let (workdir, group) =
-                        (self.s.workdir.clone(), self.s.runner_group.to_string());
-                    let l = self.l();
-                    l.runner_created = true;
-                    l.credential_env = vec![
-                        ("RUNNER_TOKEN".into(), token),
-                        ("RUNNER_URL".into(), url),
-                        ("RUNNER_NAME".into(), name),
-                        ("RUNNER_LABELS".into(), labels.join(",")),
-                        ("RUNNER_WORKDIR".into(), workdir),
-                        ("RUNNER_GROUP".into(), group),
-                    ];
-                    self.run_task(now)
-                }
-                None => self.fail(
-                    now,
-                    "GitHub registration-token: answer without token".into(),
-                ),
-            },
-            Op::RunTask => self.on_run_task(now, &resp.body),
-            Op::DescribeTasks => self.on_describe(now, &resp.body),
-            Op::ContainerInstances => {
+            Op::Subnets | Op::SecurityGroups => self.on_lookup_page(now, &call.tag, &resp.body),
+            Op::Jit(i) => self.on_jit(now, i, &resp.body),
+            Op::RegistrationToken(i) => self.on_registration_token(now, i, &resp.body),
+            Op::RunTask(i) => self.on_run_task(now, i, &resp.body),
+            Op::DescribeTasks(asked) => self.on_describe(now, &asked, &resp.body),
+            Op::ContainerInstances(i) => {
                 let ids = ecs::parse_container_instances(&resp.body);
                 if ids.is_empty() {
-                    self.out.warning(
-                        "The task's container instance has no EC2 instance id; ipaddr is empty.",
-                    );
-                    return self.next_ip(now);
+                    self.out.warning(format!(
+                        "The container instance of task {} has no EC2 instance id; its ipaddr is empty.",
+                        self.launches[i].task_id()
+                    ));
+                    return self.located(i);
                 }
-                let call = Call::ec2(
-                    Op::Instances,
+                self.ex.submit(Call::ec2(
+                    Op::Instances(i),
                     "DescribeInstances",
                     ec2::describe_instances(&ids),
-                );
-                self.send(call, now)
+                ));
             }
-            Op::Instances => {
+            Op::Instances(i) => {
                 match ec2::parse_instance_private_ips(&resp.body) {
                     Ok(found) if !found.private_ips.is_empty() => {
-                        self.l().ip = found.private_ips[0].1.clone()
+                        self.launches[i].ip = found.private_ips[0].1.clone()
                     }
-                    _ => self
-                        .out
-                        .warning("DescribeInstances gave no private IP; ipaddr is empty."),
+                    _ => self.out.warning(format!(
+                        "DescribeInstances gave no private IP for task {}; its ipaddr is empty.",
+                        self.launches[i].task_id()
+                    )),
                 }
-                self.next_ip(now)
+                self.located(i)
             }
-            Op::RunnerStatus => self.on_runner_status(now, &resp.body),
-            Op::Undo => Next::Sleep { ms: 0 },
+            Op::RunnerStatus(i) => self.on_runner_status(now, i, &resp.body),
+            Op::RunnerList(page) => self.on_runner_list(now, page, &resp.body),
+            Op::Undo(_) => {}
         }
     }
 
-    fn on_task_definition(&mut self, now: Millis, body: &str) -> Next {
+    /// An answer to a launch call that arrived after the start failed: undo
+    /// what it created.
+    fn after_failure(&mut self, call: &Call<Op>, resp: &HttpResponse) {
+        let ok = (200..300).contains(&resp.status);
+        // A runner that failed on its own, too: its reason is named.
+        if let Op::Jit(i) | Op::RegistrationToken(i) | Op::RunTask(i) = &call.tag {
+            let why = if ok {
+                ecs::parse_tasks(&resp.body)
+                    .filter(|a| matches!(call.tag, Op::RunTask(_)) && a.tasks.is_empty())
+                    .map(|a| {
+                        let reasons: Vec<String> = a
+                            .failures
+                            .iter()
+                            .map(|f| ecs::failure_advice(f, &self.s.cluster))
+                            .collect();
+                        format!("ECS RunTask started no task: {}.", reasons.join("; "))
+                    })
+            } else {
+                Some(failure_message(call, resp, &self.s))
+            };
+            if let Some(why) = why {
+                self.failures
+                    .push(format!("Runner {}: {why}", self.launches[*i].name));
+            }
+        }
+        let undo = match &call.tag {
+            Op::Jit(i) => match github::parse_jit(&resp.body).filter(|_| ok) {
+                Some((id, config)) => {
+                    self.out.secret(&config);
+                    let l = &mut self.launches[*i];
+                    l.github_runner = Some(id);
+                    l.runner_created = true;
+                    Some(Undo::DeleteRunner {
+                        id,
+                        name: l.name.clone(),
+                    })
+                }
+                // No answer: GitHub may have registered it all the same.
+                None if resp.status == 0 => Some(Undo::FindRunner {
+                    name: self.launches[*i].name.clone(),
+                }),
+                None => None,
+            },
+            Op::RegistrationToken(_) => {
+                if let Some(token) = github::parse_registration_token(&resp.body) {
+                    self.out.secret(&token);
+                }
+                None
+            }
+            Op::RunTask(i) => match ecs::parse_tasks(&resp.body).filter(|_| ok) {
+                Some(answer) => {
+                    let task = answer.tasks.into_iter().next();
+                    let undo = task.as_ref().map(|t| Undo::StopTask(t.arn.clone()));
+                    self.launches[*i].task = task;
+                    undo
+                }
+                None if resp.status == 0 => Some(self.find_tasks()),
+                None => None,
+            },
+            _ => None,
+        };
+        if let (Some(u), Some(c)) = (undo, self.cleanup.as_mut()) {
+            c.add(u);
+        }
+    }
+
+    fn on_task_definition(&mut self, now: Millis, body: &str) {
         let Some(td) = ecs::parse_task_definition(body) else {
             return self.fail(now, "ECS DescribeTaskDefinition: unreadable answer".into());
         };
@@ -429,13 +546,7 @@ impl Start {
             td.arn, td.network_mode, self.container
         ));
         self.task_definition = Some(td);
-        if let Lookup::Ids(ids) = &self.s.subnets {
-            self.subnets = ids.clone();
-        }
-        if let Lookup::Ids(ids) = &self.s.security_groups {
-            self.security_groups = ids.clone();
-        }
-        self.next_lookup(now)
+        self.prepared(now);
     }
 
     fn awsvpc(&self) -> bool {
@@ -445,23 +556,10 @@ impl Start {
             .unwrap_or(false)
     }
 
-    /// Look up subnets, then security groups, by tag where asked.
-    fn next_lookup(&mut self, now: Millis) -> Next {
-        if self.awsvpc() {
-            if matches!(self.s.subnets, Lookup::Tag { .. }) && !self.subnets_done {
-                return self.lookup(now, Op::Subnets, None);
-            }
-            if matches!(self.s.security_groups, Lookup::Tag { .. }) {
-                return self.lookup(now, Op::SecurityGroups, None);
-            }
-        }
-        self.register(now)
-    }
-
     /// Ask for one page of the lookup by tag `op` (subnets or security
     /// groups); `token` is the page after the first.
-    fn lookup(&mut self, now: Millis, op: Op, token: Option<&str>) -> Next {
-        let call = match (op, &self.s.subnets, &self.s.security_groups) {
+    fn lookup(&mut self, op: Op, token: Option<&str>) {
+        let call = match (&op, &self.s.subnets, &self.s.security_groups) {
             (Op::Subnets, Lookup::Tag { key, value }, _) => Call::ec2(
                 op,
                 "DescribeSubnets",
@@ -472,15 +570,15 @@ impl Start {
                 "DescribeSecurityGroups",
                 ec2::describe_security_groups_by_tag(key, value, token),
             ),
-            _ => return self.register(now), // next_lookup only asks for tag lookups
+            _ => return, // only tag lookups are asked for
         };
-        self.send(call, now)
+        self.ex.submit(call);
     }
 
     /// A page of subnets or security groups by tag: ask for the next page,
     /// or with all of them go on (none found is an error naming the tag).
-    fn on_lookup_page(&mut self, now: Millis, op: Op, body: &str) -> Next {
-        let subnets = op == Op::Subnets;
+    fn on_lookup_page(&mut self, now: Millis, op: &Op, body: &str) {
+        let subnets = *op == Op::Subnets;
         let (operation, page) = if subnets {
             ("DescribeSubnets", ec2::parse_subnet_ids(body))
         } else {
@@ -500,7 +598,7 @@ impl Start {
         };
         found.extend(page.ids);
         if let Some(token) = page.next_token {
-            return self.lookup(now, op, Some(&token));
+            return self.lookup(op.clone(), Some(&token));
         }
         let (found, setting) = if subnets {
             (self.subnets.join(", "), &self.s.subnets)
@@ -530,21 +628,36 @@ impl Start {
         self.out.info(format!("{what} with tag {tag}: {found}"));
         if subnets {
             self.subnets_done = true;
-            self.next_lookup(now)
         } else {
-            self.register(now)
+            self.security_groups_done = true;
+        }
+        self.prepared(now);
+    }
+
+    /// Once the task definition and the network are known: register every
+    /// runner (the exchange sends as many at once as GitHub's bound allows).
+    fn prepared(&mut self, _now: Millis) {
+        let network_known = !self.awsvpc() || (self.subnets_done && self.security_groups_done);
+        if self.stage != Stage::Preparing || self.task_definition.is_none() || !network_known {
+            return;
+        }
+        // A bridge-mode task needs no lookup: the ones still reading pages
+        // finish unheeded.
+        self.stage = Stage::Launching;
+        for i in 0..self.launches.len() {
+            self.register(i);
         }
     }
 
-    /// Register the runner of the current launch with GitHub.
-    fn register(&mut self, now: Millis) -> Next {
-        let name = self.launches[self.cur].runner_id.clone();
+    /// Register launch `i`'s runner with GitHub.
+    fn register(&mut self, i: usize) {
+        let name = self.launches[i].name.clone();
         let call = match self.s.registration {
             Registration::Jit => {
-                let labels = names::labels(&self.s, &name);
+                let labels = names::labels(&self.s, &self.label, &name);
                 let body = github::jit_body(&name, self.s.runner_group, &labels, &self.s.workdir);
                 Call::github(
-                    Op::Jit,
+                    Op::Jit(i),
                     "generate-jitconfig",
                     "POST",
                     github::jit_path(&self.s.scope),
@@ -552,19 +665,93 @@ impl Start {
                 )
             }
             Registration::Token => Call::github(
-                Op::RegistrationToken,
+                Op::RegistrationToken(i),
                 "registration-token",
                 "POST",
                 github::registration_token_path(&self.s.scope),
                 None,
             ),
         };
-        self.send(call, now)
+        self.ex.submit(call);
     }
 
-    fn run_task_body(&self) -> Value {
+    fn on_jit(&mut self, now: Millis, i: usize, body: &str) {
+        let Some((id, config)) = github::parse_jit(body) else {
+            let message =
+                "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config".into();
+            return self.fail_runner(now, i, message, false);
+        };
+        self.out.secret(&config);
+        let labels = names::labels(&self.s, &self.label, &self.launches[i].name).join(",");
+        let l = &mut self.launches[i];
+        l.github_runner = Some(id);
+        l.runner_created = true;
+        l.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
+        let line = format!(
+            "Registered runner {} with GitHub (id {id}, labels {labels})",
+            l.name
+        );
+        self.say(line);
+        self.tally_registered();
+        self.run_task(now, i);
+    }
+
+    fn on_registration_token(&mut self, now: Millis, i: usize, body: &str) {
+        let Some(token) = github::parse_registration_token(body) else {
+            let message = "GitHub registration-token: answer without token".into();
+            return self.fail_runner(now, i, message, false);
+        };
+        self.out.secret(&token);
+        let name = self.launches[i].name.clone();
+        self.say(format!(
+            "Got a registration token from GitHub for runner {name} (valid one hour)"
+        ));
+        let labels = names::labels(&self.s, &self.label, &name);
+        let url = format!("{}/{}", self.s.run.server_url, self.s.scope.display());
+        let l = &mut self.launches[i];
+        l.runner_created = true;
+        l.credential_env = vec![
+            ("RUNNER_TOKEN".into(), token),
+            ("RUNNER_URL".into(), url),
+            ("RUNNER_NAME".into(), name),
+            ("RUNNER_LABELS".into(), labels.join(",")),
+            ("RUNNER_WORKDIR".into(), self.s.workdir.clone()),
+            ("RUNNER_GROUP".into(), self.s.runner_group.to_string()),
+        ];
+        self.tally_registered();
+        self.run_task(now, i);
+    }
+
+    /// A line per runner in a small fleet; a debug line in a large one.
+    fn say(&mut self, line: String) {
+        if self.itemised() {
+            self.out.info(line);
+        } else {
+            self.out.detail(line);
+        }
+    }
+
+    /// In a large fleet, one line once every runner is registered.
+    fn tally_registered(&mut self) {
+        if !self.itemised() && self.launches.iter().all(|l| l.runner_created) {
+            self.out.info(format!(
+                "Registered {} runners with GitHub, each labelled {}",
+                self.launches.len(),
+                self.label
+            ));
+        }
+    }
+
+    fn placement(&self, i: usize) -> &Placement {
+        match (&self.s.capacity_fallback, self.launches[i].on_fallback) {
+            (Some(p), true) => p,
+            _ => &self.s.placement,
+        }
+    }
+
+    fn run_task_body(&self, i: usize) -> Value {
         let s = &self.s;
-        let l = &self.launches[self.cur];
+        let l = &self.launches[i];
         let environment: Vec<Value> = l
             .credential_env
             .iter()
@@ -576,14 +763,14 @@ impl Start {
             "taskDefinition": s.task_definition,
             "count": 1,
             "startedBy": names::started_by(s),
-            "clientToken": names::client_token(s, &l.runner_id, l.index),
+            "clientToken": names::client_token(s, &self.label, l.index, l.on_fallback),
             "overrides": { "containerOverrides": [ { "name": self.container, "environment": environment } ] },
-            "tags": names::task_tags(s, &l.runner_id)
+            "tags": names::task_tags(s, &l.name)
                 .into_iter()
                 .map(|(k, v)| json!({ "key": k, "value": v }))
                 .collect::<Vec<_>>(),
         });
-        match &s.placement {
+        match self.placement(i) {
             Placement::LaunchType(t) => body["launchType"] = json!(t),
             Placement::CapacityProviders(ps) => {
                 body["capacityProviderStrategy"] = ps
@@ -617,21 +804,44 @@ impl Start {
         body
     }
 
-    fn run_task(&mut self, now: Millis) -> Next {
-        let body = self.run_task_body();
+    fn run_task(&mut self, now: Millis, i: usize) {
+        let body = self.run_task_body(i);
         let overrides = body["overrides"].to_string().chars().count();
         if overrides > MAX_OVERRIDES_CHARS {
             return self.fail(now, format!(
                 "The container overrides would be {overrides} characters; ECS allows {MAX_OVERRIDES_CHARS}. Shorten the input `env`."
             ));
         }
-        self.l().run_task_at = now;
-        self.send(Call::ecs(Op::RunTask, "RunTask", body), now)
+        self.launches[i].run_task_at = now;
+        self.ex.submit(Call::ecs(Op::RunTask(i), "RunTask", body));
     }
 
-    fn on_run_task(&mut self, now: Millis, body: &str) -> Next {
+    /// Launch `i` found no capacity: start it again on `capacity-fallback`,
+    /// if there is one and it is not already there. False: nothing to fall
+    /// back to.
+    fn fall_back(&mut self, now: Millis, i: usize, why: &str) -> bool {
+        let Some(fallback) = &self.s.capacity_fallback else {
+            return false;
+        };
+        if self.launches[i].on_fallback {
+            return false;
+        }
+        let words = placement_words(fallback);
+        let l = &mut self.launches[i];
+        l.on_fallback = true;
+        l.task = None;
+        l.looked = false;
+        self.out.warning(format!(
+            "Runner {}: no capacity ({why}); starting it on the fallback {words}",
+            l.name
+        ));
+        self.run_task(now, i);
+        true
+    }
+
+    fn on_run_task(&mut self, now: Millis, i: usize, body: &str) {
         let Some(answer) = ecs::parse_tasks(body) else {
-            return self.fail(now, "ECS RunTask: unreadable answer".into());
+            return self.fail_runner(now, i, "ECS RunTask: unreadable answer".into(), true);
         };
         let Some(task) = answer.tasks.into_iter().next() else {
             // HTTP 200 with nothing started: failures[] says why.
@@ -645,119 +855,139 @@ impl Start {
             } else {
                 reasons.join("; ")
             };
-            return self.fail(now, format!("ECS RunTask started no task: {why}."));
+            if answer.failures.iter().any(|f| capacity_text(&f.reason))
+                && self.fall_back(now, i, &why)
+            {
+                return;
+            }
+            return self.fail_runner(
+                now,
+                i,
+                format!("ECS RunTask started no task: {why}."),
+                false,
+            );
         };
-        self.out.info(format!(
-            "Started task {} ({})",
-            task.id(),
-            summary::console_url(&self.s, task.id())
-        ));
-        if !task.last_status.is_empty() {
+        let url = summary::console_url(&self.s, task.id());
+        let line = if self.fleet() {
+            format!(
+                "Started task {} for runner {} ({url})",
+                task.id(),
+                self.launches[i].name
+            )
+        } else {
+            format!("Started task {} ({url})", task.id())
+        };
+        self.say(line);
+        if !task.last_status.is_empty() && !self.fleet() {
             self.out
                 .info(format!("Task {}: {} (0s)", task.id(), task.last_status));
         }
-        self.l().task = Some(task);
-        self.cur += 1;
-        if self.cur < self.launches.len() {
-            return self.register(now);
+        self.launches[i].task = Some(task);
+        if !self.itemised() && self.launches.iter().all(|l| l.task.is_some()) {
+            self.out.info(format!(
+                "Started {} tasks; waiting for them to be RUNNING",
+                self.launches.len()
+            ));
         }
-        self.stage = Stage::WaitRunning;
-        self.poll_later(now)
+        self.schedule_poll(now);
     }
 
-    fn poll_later(&mut self, now: Millis) -> Next {
-        let left = self.deadline.saturating_sub(now);
-        let ms = self.poll_ms.min(left.max(1));
-        self.poll_ms = (self.poll_ms * 3 / 2).min(MAX_POLL_MS);
-        self.wake = Wake::Poll;
-        Next::Sleep { ms }
-    }
-
-    fn describe_task(&mut self, now: Millis) -> Next {
-        if now >= self.deadline {
-            return self.timed_out(now);
+    /// When to look at the pending tasks next: about a second after the
+    /// newest one's RunTask if it was never looked at, else every second
+    /// while any is young, every two seconds after.
+    fn schedule_poll(&mut self, now: Millis) {
+        let mut at: Option<Millis> = None;
+        for l in self.launches.iter().filter(|l| l.pending()) {
+            let t = if !l.looked {
+                l.run_task_at + FIRST_POLL_MS
+            } else if now.saturating_sub(l.run_task_at) < YOUNG_FOR_MS {
+                now + YOUNG_POLL_MS
+            } else {
+                now + OLD_POLL_MS
+            };
+            at = Some(at.map_or(t, |a| a.min(t)));
         }
-        // The tasks not RUNNING yet, all in one call (up to 100 per call).
-        let arns: Vec<String> = self
-            .launches
-            .iter()
-            .filter(|l| l.running_after_ms.is_none())
-            .map(Launch::task_arn)
-            .collect();
-        let call = Call::ecs(
-            Op::DescribeTasks,
-            "DescribeTasks",
-            ecs::describe_tasks(&self.s.cluster, &arns, false),
-        );
-        self.send(call, now)
-    }
-
-    fn timed_out(&mut self, now: Millis) -> Next {
-        let msg = match self.stage {
-            Stage::WaitOnline => format!(
-                "The runner {} did not come online in GitHub within timeout ({}s). The task runs, but the runner in it did not connect: check its logs, and that it can reach GitHub (NAT or public IP).",
-                self.launches[self.cur.min(self.launches.len() - 1)].runner_id, self.s.timeout_s
-            ),
-            _ => {
-                let late = self.launches.iter().find(|l| l.running_after_ms.is_none()).unwrap_or(&self.launches[0]);
-                format!(
-                    "Task {} was not RUNNING within timeout ({}s); its last status was {}. Raise `timeout`, or check the cluster's capacity and the task's events in the ECS console.",
-                    late.task_id(),
-                    self.s.timeout_s,
-                    late.task.as_ref().map(|t| t.last_status.as_str()).filter(|s| !s.is_empty()).unwrap_or("unknown")
-                )
-            }
+        let at = at.map(|t| t.max(now));
+        // A look already planned earlier stays.
+        self.next_poll = match (self.next_poll, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        self.fail(now, msg)
     }
 
-    fn on_describe(&mut self, now: Millis, body: &str) -> Next {
+    /// DescribeTasks of every pending task, 100 per call.
+    fn describe_pending(&mut self, _now: Millis) {
+        self.next_poll = None;
+        let pending: Vec<usize> = (0..self.launches.len())
+            .filter(|i| self.launches[*i].pending())
+            .collect();
+        for chunk in pending.chunks(DESCRIBE_MAX) {
+            let arns: Vec<String> = chunk.iter().map(|i| self.launches[*i].task_arn()).collect();
+            self.describing += 1;
+            self.ex.submit(Call::ecs(
+                Op::DescribeTasks(chunk.to_vec()),
+                "DescribeTasks",
+                ecs::describe_tasks(&self.s.cluster, &arns, false),
+            ));
+        }
+    }
+
+    fn on_describe(&mut self, now: Millis, asked: &[usize], body: &str) {
+        self.describing = self.describing.saturating_sub(1);
         let Some(answer) = ecs::parse_tasks(body) else {
             return self.fail(now, "ECS DescribeTasks: unreadable answer".into());
         };
+        let mut changes = 0;
         let mut tasks = answer.tasks;
-        for i in 0..self.launches.len() {
-            if self.launches[i].running_after_ms.is_some() {
-                continue;
+        for &i in asked {
+            if self.cleanup.is_some() {
+                return;
             }
+            if !self.launches[i].pending() {
+                continue; // fell back to other capacity meanwhile
+            }
+            self.launches[i].looked = true;
             let arn = self.launches[i].task_arn();
             let since = now.saturating_sub(self.launches[i].run_task_at);
             let secs = since / 1000;
             let Some(pos) = tasks.iter().position(|t| t.arn == arn) else {
-                let missing = answer.failures.iter().any(|f| f.reason == "MISSING");
                 if since < MISSING_GRACE_MS {
-                    if missing {
-                        self.out.detail(format!(
-                            "Task {} not visible yet ({secs}s)",
-                            ecs::task_id(&arn)
-                        ));
-                    }
+                    self.out.detail(format!(
+                        "Task {} not visible yet ({secs}s)",
+                        ecs::task_id(&arn)
+                    ));
                     continue;
                 }
-                return self.fail(
-                    now,
-                    format!(
-                        "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
-                        ecs::task_id(&arn)
-                    ),
+                let message = format!(
+                    "Task {} is MISSING: ECS did not list it {secs}s after starting it.",
+                    ecs::task_id(&arn)
                 );
+                return self.fail_runner(now, i, message, false);
             };
             let task = tasks.swap_remove(pos);
-            let previous = self.launches[i]
+            let fleet = self.fleet();
+            let l = &mut self.launches[i];
+            let previous = l
                 .task
                 .as_ref()
                 .map(|t| t.last_status.clone())
                 .unwrap_or_default();
             if task.last_status != previous {
-                self.out.info(format!(
-                    "Task {}: {} ({secs}s)",
-                    task.id(),
-                    task.last_status
-                ));
+                changes += 1;
+                let line = if fleet {
+                    format!(
+                        "Task {} (runner {}): {} ({secs}s)",
+                        task.id(),
+                        l.name,
+                        task.last_status
+                    )
+                } else {
+                    format!("Task {}: {} ({secs}s)", task.id(), task.last_status)
+                };
+                self.say(line);
             }
-            let stopping = task.is_stopping();
-            let status = task.last_status.clone();
-            if stopping {
+            if task.is_stopping() {
+                let status = task.last_status.clone();
                 let mut msg = format!(
                     "Task {} stopped before it was RUNNING (last status {status}): {}.",
                     task.id(),
@@ -766,130 +996,362 @@ impl Start {
                 if let Some(a) = ecs::stop_advice(&task) {
                     msg.push_str(&format!(" Likely fix: {a}."));
                 }
+                let short_of_capacity = stopped_for_capacity(&task);
                 self.launches[i].task = Some(task);
-                return self.fail(now, msg);
+                if short_of_capacity && self.fall_back(now, i, &msg) {
+                    continue;
+                }
+                return self.fail_runner(now, i, msg, false);
             }
-            self.launches[i].task = Some(task);
-            if status == "RUNNING" {
-                self.launches[i].running_after_ms = Some(since);
+            let running = task.last_status == "RUNNING";
+            let l = &mut self.launches[i];
+            l.task = Some(task);
+            if running {
+                l.running_after_ms = Some(since);
+                self.locate(i);
             }
         }
-        if self.launches.iter().all(|l| l.running_after_ms.is_some()) {
-            self.cur = 0;
-            return self.find_ip(now);
+        if changes > 0 && !self.itemised() {
+            self.tally(now);
         }
-        if now >= self.deadline {
-            return self.timed_out(now);
+        if self.describing == 0 {
+            self.schedule_poll(now);
         }
-        self.poll_later(now)
     }
 
-    /// The current launch's IP: from the task, else from its EC2 instance.
-    fn find_ip(&mut self, now: Millis) -> Next {
-        let task = self.launches[self.cur].task.as_ref().expect("running task");
+    /// A large fleet's task statuses in one line.
+    fn tally(&mut self, now: Millis) {
+        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+        for l in &self.launches {
+            let status = l
+                .task
+                .as_ref()
+                .map(|t| t.last_status.as_str())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("not started");
+            *by_status.entry(status).or_default() += 1;
+        }
+        let order = [
+            "not started",
+            "PROVISIONING",
+            "PENDING",
+            "ACTIVATING",
+            "RUNNING",
+        ];
+        let mut parts: Vec<String> = order
+            .iter()
+            .filter_map(|s| by_status.remove(s).map(|n| format!("{n} {s}")))
+            .collect();
+        parts.extend(by_status.iter().map(|(s, n)| format!("{n} {s}")));
+        self.out.info(format!(
+            "Tasks: {} ({}s)",
+            parts.join(", "),
+            now.saturating_sub(self.began) / 1000
+        ));
+    }
+
+    /// Launch `i`'s task is RUNNING: its IP, from the task, else from its
+    /// EC2 instance.
+    fn locate(&mut self, i: usize) {
+        let task = self.launches[i].task.as_ref().expect("running task");
         if let Some(ip) = task.private_ip() {
-            let ip = ip.to_string();
-            self.l().ip = ip;
-            return self.next_ip(now);
+            self.launches[i].ip = ip.to_string();
+            return self.located(i);
         }
         if !task.container_instance_arn.is_empty() {
             let arns = vec![task.container_instance_arn.clone()];
-            let call = Call::ecs(
-                Op::ContainerInstances,
+            self.ex.submit(Call::ecs(
+                Op::ContainerInstances(i),
                 "DescribeContainerInstances",
                 ecs::describe_container_instances(&self.s.cluster, &arns),
-            );
-            return self.send(call, now);
+            ));
+            return;
         }
-        self.out
-            .warning("ECS reports no private IP for the task; ipaddr is empty.");
-        self.next_ip(now)
+        self.out.warning(format!(
+            "ECS reports no private IP for task {}; its ipaddr is empty.",
+            task.id()
+        ));
+        self.located(i)
     }
 
-    fn next_ip(&mut self, now: Millis) -> Next {
-        self.cur += 1;
-        if self.cur < self.launches.len() {
-            return self.find_ip(now);
+    fn located(&mut self, i: usize) {
+        self.launches[i].located = true;
+        if !self.launches.iter().all(|l| l.located) {
+            return;
         }
-        self.running(now)
-    }
-
-    /// The task is RUNNING and its IP known: finish, or wait for GitHub.
-    fn running(&mut self, now: Millis) -> Next {
         if self.s.wait_for_registration {
             self.stage = Stage::WaitOnline;
-            self.poll_ms = FIRST_POLL_MS;
-            self.cur = 0;
-            self.out.info(format!(
-                "Waiting for runner {} to come online in GitHub",
-                self.runner_ids()
-            ));
-            return self.check_runner(now);
+            let what = if self.fleet() {
+                format!("the {} runners of {}", self.launches.len(), self.label)
+            } else {
+                format!("runner {}", self.label)
+            };
+            self.out
+                .info(format!("Waiting for {what} to come online in GitHub"));
+            self.check_online();
+        } else {
+            self.stage = Stage::Finished;
         }
-        self.finish()
     }
 
-    fn check_runner(&mut self, now: Millis) -> Next {
-        if now >= self.deadline {
-            return self.timed_out(now);
+    /// Ask GitHub about the runners not yet online: one runner by id (or
+    /// name), a fleet by listing the runners.
+    fn check_online(&mut self) {
+        if self.fleet() {
+            self.online_seen.clear();
+            return self.list_runners(1);
         }
-        let l = &self.launches[self.cur];
+        let l = &self.launches[0];
         let path = match l.github_runner {
             Some(id) => github::runner_path(&self.s.scope, id),
-            None => github::runners_by_name_path(&self.s.scope, &l.runner_id),
+            None => github::runners_by_name_path(&self.s.scope, &l.name),
         };
-        let call = Call::github(Op::RunnerStatus, "get runner", "GET", path, None);
-        self.send(call, now)
+        self.ex.submit(Call::github(
+            Op::RunnerStatus(0),
+            "get runner",
+            "GET",
+            path,
+            None,
+        ));
     }
 
-    fn on_runner_status(&mut self, now: Millis, body: &str) -> Next {
-        let l = &self.launches[self.cur];
+    fn list_runners(&mut self, page: u32) {
+        self.ex.submit(Call::github(
+            Op::RunnerList(page),
+            "list runners",
+            "GET",
+            github::runners_page_path(&self.s.scope, page),
+            None,
+        ));
+    }
+
+    fn on_runner_status(&mut self, now: Millis, i: usize, body: &str) {
+        let l = &self.launches[i];
         let runner = match l.github_runner {
             Some(_) => github::parse_runner_one(body),
             None => github::parse_runners(body)
-                .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == l.runner_id)),
+                .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == l.name)),
         };
         match runner {
             Some(r) if r.status == "online" => {
-                let secs = now.saturating_sub(l.run_task_at) / 1000;
-                self.out
-                    .info(format!("Runner {} is online in GitHub ({secs}s)", r.name));
-                let l = self.l();
-                if l.github_runner.is_none() {
-                    l.github_runner = Some(r.id);
-                }
-                self.cur += 1;
-                if self.cur < self.launches.len() {
-                    return self.check_runner(now);
-                }
-                self.finish()
+                let l = &mut self.launches[i];
+                l.github_runner.get_or_insert(r.id);
+                self.came_online(now, i);
             }
-            _ => self.poll_later(now),
+            _ => self.next_online_poll = Some(now + ONLINE_POLL_MS),
         }
     }
 
-    /// The outputs; with several runners each value lists them in order,
-    /// comma-separated.
-    fn outputs(&self) -> BTreeMap<String, String> {
-        let each = |f: &dyn Fn(&Launch) -> String| {
-            self.launches.iter().map(f).collect::<Vec<_>>().join(",")
+    fn on_runner_list(&mut self, now: Millis, page: u32, body: &str) {
+        let Some((runners, total)) = github::parse_runners(body) else {
+            return self.fail(now, "GitHub list runners: unreadable answer".into());
         };
-        let runner = each(&|l| l.runner_id.clone());
-        let arn = each(&|l| l.task_arn());
-        let id = each(&|l| l.task_id().to_string());
-        let gh = each(&|l| l.github_runner.map(|i| i.to_string()).unwrap_or_default());
+        for r in &runners {
+            if r.status == "online" && names::in_step(&r.name, &self.label) {
+                self.online_seen.push(r.name.clone());
+                if let Some(l) = self.launches.iter_mut().find(|l| l.name == r.name) {
+                    l.github_runner.get_or_insert(r.id);
+                }
+            }
+        }
+        if github::more_pages(page, runners.len(), total) {
+            return self.list_runners(page + 1);
+        }
+        for i in 0..self.launches.len() {
+            if !self.launches[i].online && self.online_seen.contains(&self.launches[i].name) {
+                self.came_online(now, i);
+            }
+        }
+        if self.stage == Stage::WaitOnline {
+            self.next_online_poll = Some(now + ONLINE_POLL_MS);
+        }
+    }
+
+    fn came_online(&mut self, now: Millis, i: usize) {
+        let l = &mut self.launches[i];
+        l.online = true;
+        let secs = now.saturating_sub(l.run_task_at) / 1000;
+        let line = format!("Runner {} is online in GitHub ({secs}s)", l.name);
+        self.say(line);
+        if self.launches.iter().all(|l| l.online) {
+            if !self.itemised() {
+                self.out.info(format!(
+                    "All {} runners are online in GitHub",
+                    self.launches.len()
+                ));
+            }
+            self.stage = Stage::Finished;
+            self.next_online_poll = None;
+        }
+    }
+
+    fn timed_out(&mut self, now: Millis) -> Next {
+        let timeout = self.s.timeout_s;
+        let msg = match self.stage {
+            Stage::WaitOnline => {
+                let late: Vec<&str> = self
+                    .launches
+                    .iter()
+                    .filter(|l| !l.online)
+                    .map(|l| l.name.as_str())
+                    .collect();
+                format!(
+                    "The runner{} {} did not come online in GitHub within timeout ({timeout}s). The task runs, but the runner in it did not connect: check its logs, and that it can reach GitHub (NAT or public IP).",
+                    if late.len() > 1 { "s" } else { "" },
+                    late.join(", ")
+                )
+            }
+            _ => {
+                let late: Vec<String> = self
+                    .launches
+                    .iter()
+                    .filter(|l| l.running_after_ms.is_none())
+                    .map(|l| {
+                        let status = l
+                            .task
+                            .as_ref()
+                            .map(|t| t.last_status.as_str())
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or(if l.task.is_some() { "unknown" } else { "not started" });
+                        if self.fleet() {
+                            format!("task {} of runner {} (last status {status})", or_dash(l.task_id()), l.name)
+                        } else {
+                            format!("Task {} was not RUNNING within timeout ({timeout}s); its last status was {status}", or_dash(l.task_id()))
+                        }
+                    })
+                    .collect();
+                if self.fleet() {
+                    format!(
+                        "{} of {} tasks were not RUNNING within timeout ({timeout}s): {}. Raise `timeout`, or check the cluster's capacity and the tasks' events in the ECS console.",
+                        late.len(),
+                        self.launches.len(),
+                        late.join("; ")
+                    )
+                } else {
+                    format!(
+                        "{}. Raise `timeout`, or check the cluster's capacity and the task's events in the ECS console.",
+                        late.join("; ")
+                    )
+                }
+            }
+        };
+        self.fail(now, msg);
+        self.advance(now)
+    }
+
+    /// Runner `i` cannot be started: the whole step fails. `find_task`: its
+    /// RunTask may have started a task we did not hear of.
+    fn fail_runner(&mut self, now: Millis, i: usize, message: String, find_task: bool) {
+        let message = if self.fleet() {
+            format!("Runner {}: {message}", self.launches[i].name)
+        } else {
+            message
+        };
+        self.failures.push(message);
+        if self.cleanup.is_none() {
+            self.start_cleanup(now, find_task, false);
+        } else if find_task {
+            let undo = self.find_tasks();
+            if let Some(c) = self.cleanup.as_mut() {
+                c.add(undo);
+            }
+        }
+    }
+
+    /// The step cannot go on (not one runner's fault).
+    fn fail(&mut self, now: Millis, message: String) {
+        self.failures.push(message);
+        if self.cleanup.is_none() {
+            self.start_cleanup(now, false, false);
+        }
+    }
+
+    /// Stop launching: take back what was not sent, then remove everything
+    /// created so far. Calls still in flight are answered into the cleanup
+    /// ([`Start::after_failure`]).
+    fn start_cleanup(&mut self, _now: Millis, mut find_tasks: bool, cancelled: bool) {
+        self.stage = Stage::CleaningUp;
+        // Removals are retried even past the deadline that ended the start.
+        self.ex.give_up_at = None;
+        self.next_poll = None;
+        self.next_online_poll = None;
+        let dropped: Vec<Unfinished<Op>> = self.ex.drop_unsent(|op| !matches!(op, Op::Undo(_)));
+        let mut todo = Vec::new();
+        for u in dropped {
+            match u.call.tag {
+                // A retry that will not be made: the earlier attempt may
+                // have worked.
+                Op::Jit(i) if u.sent => self.launches[i].runner_created = true,
+                Op::RunTask(_) if u.sent => find_tasks = true,
+                _ => {}
+            }
+        }
+        for l in &self.launches {
+            if let Some(t) = l.task.as_ref().filter(|t| !t.is_stopping()) {
+                todo.push(Undo::StopTask(t.arn.clone()));
+            }
+        }
+        if find_tasks {
+            todo.push(self.find_tasks());
+        }
+        for l in &self.launches {
+            if l.runner_created {
+                todo.push(match l.github_runner {
+                    Some(id) => Undo::DeleteRunner {
+                        id,
+                        name: l.name.clone(),
+                    },
+                    None => Undo::FindRunner {
+                        name: l.name.clone(),
+                    },
+                });
+            }
+        }
+        let reason = self.failures.first().cloned().unwrap_or_default();
+        self.cleanup = Some(Cleanup::new(&reason, todo, false, cancelled));
+    }
+
+    /// The step's outputs. `runner_id` is the label; the single-value
+    /// outputs hold the first runner's values, the JSON ones every runner's.
+    fn outputs(&self) -> BTreeMap<String, String> {
+        let first = &self.launches[0];
+        let arn = first.task_arn();
+        let id = first.task_id().to_string();
+        let list = |f: &dyn Fn(&Launch) -> Value| {
+            Value::Array(self.launches.iter().map(f).collect()).to_string()
+        };
+        let runners = list(&|l| {
+            json!({
+                "name": l.name,
+                "github_runner_id": l.github_runner,
+                "task_arn": l.task_arn(),
+                "task_id": l.task_id(),
+                "ipaddr": l.ip,
+                "capacity": if l.on_fallback { "fallback" } else { "primary" },
+            })
+        });
         let mut o = BTreeMap::new();
         for (k, v) in [
-            ("runner_id", runner.clone()),
-            ("runner_name", runner.clone()),
-            ("id", runner),
-            ("github_runner_id", gh),
+            ("runner_id", self.label.clone()),
+            ("id", self.label.clone()),
+            ("runner_name", first.name.clone()),
+            (
+                "github_runner_id",
+                first
+                    .github_runner
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+            ),
             ("task_arn", arn.clone()),
             ("arn", arn.clone()),
             ("aws_task_arn", arn),
             ("task_id", id.clone()),
             ("aws_task_id", id),
-            ("ipaddr", each(&|l| l.ip.clone())),
+            ("ipaddr", first.ip.clone()),
+            ("runners", runners),
+            ("task_arns", list(&|l| json!(l.task_arn()))),
+            ("ipaddrs", list(&|l| json!(l.ip))),
+            ("runner_names", list(&|l| json!(l.name))),
             (
                 "cluster",
                 summary::cluster_name(&self.s.cluster).to_string(),
@@ -902,27 +1364,58 @@ impl Start {
     }
 
     fn rows(&self, status: &str) -> Vec<summary::Row> {
+        let fallback = self.s.capacity_fallback.as_ref().map(placement_words);
         self.launches
             .iter()
             .map(|l| summary::Row {
-                runner: l.runner_id.clone(),
+                runner: l.name.clone(),
                 task_id: l.task_id().to_string(),
                 ip: l.ip.clone(),
-                status: status.to_string(),
+                status: match (&fallback, l.on_fallback) {
+                    (Some(f), true) => format!("{status} (fallback: {f})"),
+                    _ => status.to_string(),
+                },
                 secs_to_running: l.running_after_ms.map(|ms| ms.div_ceil(1000)),
             })
             .collect()
     }
 
     fn finish(&mut self) -> Next {
-        self.stage = Stage::Finished;
         for l in &self.launches {
+            let ip = if l.ip.is_empty() { "unknown" } else { &l.ip };
+            if !self.fleet() {
+                self.out.info(format!(
+                    "Runner {} is up: task {}, IP {ip}. Use it with runs-on: [self-hosted, {}]",
+                    l.name,
+                    l.task_id(),
+                    self.label
+                ));
+            } else if self.itemised() {
+                self.out.info(format!(
+                    "Runner {} is up: task {}, IP {ip}",
+                    l.name,
+                    l.task_id()
+                ));
+            }
+        }
+        if self.fleet() {
             self.out.info(format!(
-                "Runner {} is up: task {}, IP {}. Use it with runs-on: [self-hosted, {}]",
-                l.runner_id,
-                l.task_id(),
-                if l.ip.is_empty() { "unknown" } else { &l.ip },
-                l.runner_id
+                "{} runners are up. Use them with runs-on: [self-hosted, {}]",
+                self.launches.len(),
+                self.label
+            ));
+        }
+        let on_fallback: Vec<&str> = self
+            .launches
+            .iter()
+            .filter(|l| l.on_fallback)
+            .map(|l| l.name.as_str())
+            .collect();
+        if let (false, Some(f)) = (on_fallback.is_empty(), &self.s.capacity_fallback) {
+            self.out.info(format!(
+                "On the fallback {}: {}",
+                placement_words(f),
+                on_fallback.join(", ")
             ));
         }
         let status = if self.s.wait_for_registration {
@@ -936,62 +1429,30 @@ impl Start {
         }
     }
 
-    fn fail(&mut self, now: Millis, message: String) -> Next {
-        self.fail_with(now, message, false, false)
-    }
-
-    /// Undo what was created, then fail with `message` and what was undone.
-    fn fail_with(
-        &mut self,
-        now: Millis,
-        message: String,
-        find_task: bool,
-        cancelled: bool,
-    ) -> Next {
-        // `find_task`: the current launch's RunTask went unanswered.
-        let unanswered = if find_task { Some(self.cur) } else { None };
-        let mut todo = Vec::new();
-        for (i, l) in self.launches.iter().enumerate() {
-            match &l.task {
-                Some(t) if !t.is_stopping() => todo.push(Undo::StopTask(t.arn.clone())),
-                Some(_) => {}
-                None if unanswered == Some(i) => todo.push(Undo::FindTasks {
-                    runner_id: Some(l.runner_id.clone()),
-                    next_token: None,
-                }),
-                None => {}
-            }
-        }
-        for l in &self.launches {
-            if l.runner_created {
-                match l.github_runner {
-                    Some(id) => todo.push(Undo::DeleteRunner {
-                        id,
-                        name: l.runner_id.clone(),
-                    }),
-                    None => todo.push(Undo::FindRunner {
-                        name: l.runner_id.clone(),
-                    }),
-                }
-            }
-        }
-        self.stage = Stage::CleaningUp;
-        self.wake = Wake::Nothing;
-        let mut cleanup = Cleanup::new(&message, todo, false, cancelled);
-        self.failure = message;
-        let step = cleanup.resume(&self.s, &mut self.out, &mut self.ex, now, Op::Undo);
-        self.cleanup = Some(cleanup);
-        self.cleaned(step)
-    }
-
-    /// Pass on what cleanup wants done, or fail with its report.
-    fn cleaned(&mut self, step: Step) -> Next {
-        let report: Report = match step {
-            Step::Next(next) => return next,
-            Step::Finished(report) => report,
-        };
+    /// The cleanup is over: fail with why, and what was and was not undone.
+    fn failed(&mut self) -> Next {
         self.stage = Stage::Finished;
-        let mut message = self.failure.clone();
+        let report: Report = self
+            .cleanup
+            .as_mut()
+            .map(Cleanup::take_report)
+            .unwrap_or_default();
+        let mut message = if self.failures.len() > 1 {
+            format!(
+                "{} of {} runners could not be started:\n- {}",
+                self.failures.len(),
+                self.launches.len(),
+                self.failures.join("\n- ")
+            )
+        } else {
+            self.failures.first().cloned().unwrap_or_default()
+        };
+        if self.fleet() && self.failures.len() == 1 {
+            message.push_str(&format!(
+                "\nAll or nothing: the other runners of {} were removed too.",
+                self.label
+            ));
+        }
         let done = report.done();
         if !done.is_empty() {
             message.push_str(&format!("\nCleaned up: {}.", done.join("; ")));
@@ -1016,4 +1477,69 @@ fn tag_words(l: &Lookup) -> String {
         Lookup::Tag { key, value } => format!("`{key}:{value}`"),
         _ => String::new(),
     }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "—"
+    } else {
+        s
+    }
+}
+
+/// A placement as a user wrote it: `launch type FARGATE` or `capacity
+/// provider strategy FARGATE:1`.
+fn placement_words(p: &Placement) -> String {
+    match p {
+        Placement::LaunchType(t) => format!("launch type {t}"),
+        Placement::CapacityProviders(ps) => {
+            let entries: Vec<String> = ps
+                .iter()
+                .map(|p| {
+                    let mut e = p.provider.clone();
+                    if let Some(w) = p.weight {
+                        e.push_str(&format!(":{w}"));
+                        if let Some(b) = p.base {
+                            e.push_str(&format!(":{b}"));
+                        }
+                    }
+                    e
+                })
+                .collect();
+            format!("capacity provider strategy {}", entries.join(","))
+        }
+    }
+}
+
+/// A RunTask failure reason (or message) that means "no capacity now"
+/// (ECS developer guide, "API failure reasons"; Fargate's "Capacity is
+/// unavailable at this time").
+fn capacity_text(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.starts_with("resource:")
+        || t == "agent"
+        || t.contains("capacity is unavailable")
+        || t.contains("insufficient capacity")
+        || t.contains("no capacity")
+}
+
+/// A final RunTask error answer that is about capacity: a throttle or
+/// server error whose message says so (Fargate answers a burst it cannot
+/// place that way).
+fn capacity_error(resp: &HttpResponse) -> bool {
+    if resp.status == 0 {
+        return false;
+    }
+    let err = crate::aws_error::parse(resp);
+    let class = crate::aws_error::THROTTLING_CODES.contains(&err.code.as_str())
+        || err.code == "ServerException";
+    class && (capacity_text(&err.message) || err.message.to_ascii_lowercase().contains("capacity"))
+}
+
+/// A task stopped before RUNNING because its capacity went away or never
+/// came: a Spot interruption, or a stopped reason about capacity.
+fn stopped_for_capacity(t: &Task) -> bool {
+    t.stop_code == "SpotInterruption"
+        || capacity_text(&t.stopped_reason)
+        || t.containers.iter().any(|c| capacity_text(&c.reason))
 }

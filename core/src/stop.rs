@@ -4,93 +4,101 @@
 //! finds this workflow run's tasks by `startedBy` and tags, and this run's
 //! runners by name. Idempotent: what is already gone is a success.
 
-use crate::cleanup::{Cleanup, Report, Step, Undo};
-use crate::exchange::Exchange;
+use crate::cleanup::{Cleanup, Report, Undo, DESCRIBE_MAX};
+use crate::exchange::{self, Exchange};
 use crate::outbox::Outbox;
-use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
+use crate::protocol::{Action, Event, Millis, Next};
 use crate::settings::Settings;
 use crate::summary;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Remove;
 
 pub struct Stop {
     s: Settings,
     out: Outbox,
-    ex: Exchange<Remove>,
+    ex: Exchange<Undo>,
     cleanup: Cleanup,
 }
 
 impl Stop {
-    pub fn new(s: Settings) -> Self {
+    /// `random`: the shell's random hex digits (retry jitter).
+    pub fn new(s: Settings, random: &str) -> Self {
         let mut todo = Vec::new();
-        if let Some(arn) = &s.task_arn {
-            todo.push(Undo::CheckTask(arn.clone()));
-        } else {
+        for chunk in s.task_arns.chunks(DESCRIBE_MAX) {
+            todo.push(Undo::CheckTasks(chunk.to_vec()));
+        }
+        if s.task_arns.is_empty() {
             todo.push(Undo::FindTasks {
                 runner_id: s.runner_id.clone(),
                 next_token: None,
             });
         }
-        if let Some(name) = &s.runner_id {
-            todo.push(Undo::FindRunner { name: name.clone() });
-        }
-        if s.task_arn.is_none() && s.runner_id.is_none() {
-            todo.push(Undo::ListRunners { page: 1 });
+        // The runner id names one runner or a fleet's label: list the
+        // runners and take the step's ([`crate::names::in_step`]); with
+        // neither input, every runner of this run.
+        if s.runner_id.is_some() || s.task_arns.is_empty() {
+            todo.push(Undo::ListRunners {
+                page: 1,
+                step: s.runner_id.clone(),
+            });
         }
         let cleanup = Cleanup::new("stop requested", todo, true, false);
         Stop {
             out: Outbox::for_settings(&s),
-            ex: Exchange::default(),
+            ex: Exchange::new(random),
             cleanup,
             s,
         }
     }
 
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
-        let step = match event {
-            Event::Start => self.begin(now),
-            Event::Responses { responses } => self.on_responses(now, responses),
-            Event::Woke => self
-                .cleanup
-                .on_wake(&self.s, &mut self.out, &mut self.ex, now, Remove),
+        match event {
+            Event::Start => self.begin(),
+            Event::Responses { responses } => {
+                for (call, resp) in self.ex.receive(&mut self.out, responses, now) {
+                    let undo = call.tag.clone();
+                    self.cleanup
+                        .on_answer(&self.s, &mut self.out, undo, &call, &resp, now);
+                }
+            }
+            Event::Woke => {}
             Event::Cancel { signal } => {
                 self.out
                     .warning(format!("Got {signal}; finishing the stop first"));
-                self.ex.abandon();
-                self.cleanup
-                    .on_cancel(&self.s, &mut self.out, &mut self.ex, now, Remove)
+                let dropped = self.ex.abandon().into_iter().map(|u| u.call.tag).collect();
+                self.cleanup.on_cancel(dropped);
             }
-        };
-        let next = match step {
-            Step::Next(next) => next,
-            Step::Finished(report) => self.finish(report),
+        }
+        self.cleanup
+            .pump(&self.s, &mut self.out, &mut self.ex, now, &|u| u);
+        let next = if self.cleanup.is_finished() && self.ex.is_idle() {
+            let report = self.cleanup.take_report();
+            self.finish(report)
+        } else {
+            let wake = self.cleanup.wake_at();
+            exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &[wake])
         };
         self.out.action(next)
     }
 
-    fn begin(&mut self, now: Millis) -> Step {
-        let what = match (&self.s.task_arn, &self.s.runner_id) {
+    fn begin(&mut self) {
+        let tasks = match self.s.task_arns.as_slice() {
+            [] => None,
+            [one] => Some(format!("task {one}")),
+            many => Some(format!("{} tasks", many.len())),
+        };
+        let what = match (tasks, &self.s.runner_id) {
             (None, None) => format!(
                 "this workflow run's tasks and runners (run {}; none were named)",
                 self.s.run.run_id
             ),
-            (Some(t), None) => format!("task {t}"),
-            (None, Some(r)) => format!("runner {r} and its task"),
-            (Some(t), Some(r)) => format!("task {t} and runner {r}"),
+            (Some(t), None) => t,
+            (None, Some(r)) => format!("the runners of {r} and their tasks"),
+            (Some(t), Some(r)) => format!("{t} and the runners of {r}"),
         };
         self.out.info(format!(
             "Stopping {what} in cluster {} for {}",
             self.s.cluster,
             self.s.scope.display()
         ));
-        self.cleanup
-            .resume(&self.s, &mut self.out, &mut self.ex, now, Remove)
-    }
-
-    fn on_responses(&mut self, now: Millis, responses: Vec<HttpResponse>) -> Step {
-        self.cleanup
-            .on_responses(&self.s, &mut self.out, &mut self.ex, now, Remove, responses)
     }
 
     fn finish(&mut self, report: Report) -> Next {

@@ -29,7 +29,11 @@ export interface Config {
   random: string;
 }
 
-/** What happened since the last Action. */
+/**
+ * What happened since the last Action: the start; answers that arrived (at
+ * least one); the wake_ms of the last "wait" passed; a cancel (every request
+ * in flight is then aborted and its answer never delivered).
+ */
 export type Event =
   | { type: "start" }
   | { type: "responses"; responses: HttpResponse[] }
@@ -61,10 +65,13 @@ export interface Log {
   message: string;
 }
 
-/** What the shell must do next. */
+/**
+ * What the shell must do next. "wait": start `requests` (they join those in
+ * flight), then wait for any answer, for wake_ms (when not null), or a
+ * cancel; each wait replaces the previous wake_ms.
+ */
 export type Next =
-  | { kind: "send"; requests: HttpRequest[] }
-  | { kind: "sleep"; ms: number }
+  | { kind: "wait"; requests: HttpRequest[]; wake_ms: number | null }
   | { kind: "done"; outputs: Record<string, string>; summary: string }
   | { kind: "failed"; message: string; outputs: Record<string, string>; summary: string };
 
@@ -94,7 +101,9 @@ extern "C" {
 /// Every Action goes out through this one serializer. Without
 /// `serialize_maps_as_objects` a BTreeMap (outputs, headers) would become a
 /// JS `Map`, which the shell would read as an object with no properties.
-const SERIALIZER: Serializer = Serializer::new().serialize_maps_as_objects(true);
+const SERIALIZER: Serializer = Serializer::new()
+    .serialize_maps_as_objects(true)
+    .serialize_missing_as_null(true);
 
 /// Runs when the module is instantiated (wasm-bindgen exports it too;
 /// calling it again changes nothing).

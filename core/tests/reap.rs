@@ -123,7 +123,7 @@ fn stops(w: &World) -> Vec<String> {
 #[test]
 fn reaps_old_idle_tasks_and_offline_orphans_only() {
     let mut w = world();
-    let mut m = Reap::new(reap_settings(60, false));
+    let mut m = Reap::new(reap_settings(60, false), RANDOM);
     let o = drive(&mut m, &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert!(json_body(w.first("ecs:ListTasks"))
@@ -177,7 +177,7 @@ fn reaps_old_idle_tasks_and_offline_orphans_only() {
 #[test]
 fn an_orphan_of_a_young_run_is_kept_and_of_an_old_run_deleted() {
     let mut w = orphan_world(workflow_run("in_progress", 10));
-    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    let o = drive(&mut Reap::new(reap_settings(60, false), RANDOM), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(
         deletes(&w),
@@ -192,7 +192,7 @@ fn an_orphan_of_a_young_run_is_kept_and_of_an_old_run_deleted() {
     );
 
     let mut w = orphan_world(workflow_run("in_progress", 61));
-    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    let o = drive(&mut Reap::new(reap_settings(60, false), RANDOM), &mut w);
     assert_eq!(deletes(&w), 1);
     assert!(
         o.summary().contains("run 5 started 61 min ago"),
@@ -204,7 +204,7 @@ fn an_orphan_of_a_young_run_is_kept_and_of_an_old_run_deleted() {
 #[test]
 fn an_orphan_whose_run_is_gone_is_deleted() {
     let mut w = orphan_world(Reply(404, json!({"message": "Not Found"}).to_string()));
-    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    let o = drive(&mut Reap::new(reap_settings(60, false), RANDOM), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(deletes(&w), 1);
 }
@@ -215,7 +215,7 @@ fn an_orphan_whose_run_cannot_be_read_is_kept_and_the_permission_named() {
         403,
         json!({"message": "Resource not accessible by personal access token"}).to_string(),
     ));
-    let o = drive(&mut Reap::new(reap_settings(60, false)), &mut w);
+    let o = drive(&mut Reap::new(reap_settings(60, false), RANDOM), &mut w);
     assert!(
         o.done(),
         "a reap that keeps what it cannot judge still succeeds: {:?}",
@@ -248,19 +248,19 @@ fn organization_orphans_are_kept_unless_max_age_is_zero() {
         w
     };
     let mut w = orgs_world();
-    let o = drive(&mut Reap::new(org(60)), &mut w);
+    let o = drive(&mut Reap::new(org(60), RANDOM), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(deletes(&w), 0);
     assert!(!w.ops().iter().any(|o| o.contains("/actions/runs/")));
     let mut w = orgs_world();
-    drive(&mut Reap::new(org(0)), &mut w);
+    drive(&mut Reap::new(org(0), RANDOM), &mut w);
     assert_eq!(deletes(&w), 1);
 }
 
 #[test]
 fn dry_run_lists_and_changes_nothing() {
     let mut w = world();
-    let mut m = Reap::new(reap_settings(60, true));
+    let mut m = Reap::new(reap_settings(60, true), RANDOM);
     let o = drive(&mut m, &mut w);
     assert!(o.done());
     assert!(stops(&w).is_empty());
@@ -290,7 +290,7 @@ fn max_age_zero_takes_every_idle_one() {
         "github:DELETE /repos/octo/app/actions/runners/2",
         Reply(204, String::new()),
     );
-    let mut m = Reap::new(reap_settings(0, false));
+    let mut m = Reap::new(reap_settings(0, false), RANDOM);
     let o = drive(&mut m, &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(stops(&w), ["old", "young"]);

@@ -3,7 +3,6 @@
 
 mod support;
 
-use ecs_runner_core::protocol::{Event, Next};
 use ecs_runner_core::settings::{CapacityProvider, Lookup, Placement, Registration};
 use ecs_runner_core::start::Start;
 use serde_json::{json, Value};
@@ -157,43 +156,45 @@ fn happy_path_by_tags_registers_runs_and_reports() {
 }
 
 #[test]
-fn the_first_look_comes_within_a_second_and_polls_grow_to_five_seconds() {
+fn the_first_look_comes_within_a_second_then_every_second_then_every_two() {
     let mut w = World::default();
     w.statuses = vec![task_json("PENDING", "RUNNING")];
     let mut s = settings();
     s.timeout_s = 60;
-    let mut m = Start::new(s, RANDOM);
-    // Record the sleeps between DescribeTasks.
-    let mut now = T0;
-    let mut event = Event::Start;
-    let mut sleeps = Vec::new();
-    loop {
-        let a = m.step(now, event);
-        match a.next {
-            Next::Send { requests } => {
-                let r: Vec<_> = requests.iter().map(|r| w.answer(r)).collect();
-                event = Event::Responses { responses: r };
-            }
-            Next::Sleep { ms } => {
-                sleeps.push(ms);
-                now += ms;
-                event = Event::Woke;
-            }
-            _ => break,
-        }
-    }
-    assert!(sleeps[0] <= 1000, "{sleeps:?}");
-    // The last sleep is cut short by the deadline.
-    let before_deadline = &sleeps[..sleeps.len() - 1];
+    let o = start(s, &mut w);
     assert!(
-        before_deadline.windows(2).all(|p| p[1] >= p[0]),
-        "not growing: {sleeps:?}"
+        o.failure().contains("not RUNNING within timeout"),
+        "{}",
+        o.failure()
     );
-    assert!(sleeps.iter().all(|&ms| ms <= 5000), "{sleeps:?}");
+    let sent: Vec<u64> = w
+        .requests
+        .iter()
+        .zip(&w.times)
+        .filter(|(r, _)| op(r) == "ecs:DescribeTasks")
+        .map(|(_, (at, _))| *at)
+        .collect();
+    let run_task_answered = w
+        .requests
+        .iter()
+        .zip(&w.times)
+        .find(|(r, _)| op(r) == "ecs:RunTask")
+        .map(|(_, (_, done))| *done)
+        .unwrap();
     assert!(
-        sleeps.iter().filter(|&&ms| ms == 5000).count() > 5,
-        "{sleeps:?}"
+        sent[0] - run_task_answered <= 1000,
+        "first look after {}ms",
+        sent[0] - run_task_answered
     );
+    // The gap between looks: the last answer's latency plus the interval.
+    let gaps: Vec<u64> = sent.windows(2).map(|p| p[1] - p[0]).collect();
+    let young = gaps.iter().take_while(|g| **g <= 1_100).count();
+    assert!((15..=20).contains(&young), "{gaps:?}");
+    assert!(
+        gaps[young..].iter().all(|g| *g <= 2_100 && *g > 1_100),
+        "{gaps:?}"
+    );
+    assert!(gaps.len() > 30, "{gaps:?}");
 }
 
 #[test]
@@ -259,7 +260,15 @@ fn several_containers_without_container_name_fail_listing_them_before_anything_i
         msg.contains("container-name") && msg.contains("runner, sidecar"),
         "{msg}"
     );
-    assert_eq!(w.ops(), ["ecs:DescribeTaskDefinition"]);
+    // Only the lookups that went out with it; nothing registered or started.
+    assert_eq!(
+        w.ops(),
+        [
+            "ecs:DescribeTaskDefinition",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups"
+        ]
+    );
 }
 
 #[test]
@@ -822,143 +831,3 @@ fn cancel_while_github_registers_looks_the_runner_up_by_name() {
 
 // ---- several runners per step (the machine works on a list; the inputs ask
 // for one runner so far) ----
-
-const ARN_B: &str =
-    "arn:aws:ecs:us-west-2:123456789012:task/runners/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-
-/// Two JIT registrations (ids 42 and 43) and two started tasks.
-fn two_runner_world() -> World {
-    let mut w = World::default();
-    for id in [42, 43] {
-        w.queue(
-            JIT_OP,
-            Reply(201, json!({"runner": {"id": id, "name": "x", "status": "offline", "busy": false, "labels": []},
-                              "encoded_jit_config": format!("{JIT}{id}")}).to_string()),
-        );
-    }
-    let mut b = task_json("PROVISIONING", "RUNNING");
-    b["taskArn"] = json!(ARN_B);
-    w.queue(
-        "ecs:RunTask",
-        Reply::ok(json!({"tasks": [task_json("PROVISIONING", "RUNNING")], "failures": []})),
-    );
-    w.queue(
-        "ecs:RunTask",
-        Reply::ok(json!({"tasks": [b], "failures": []})),
-    );
-    w
-}
-
-fn describe_both(a: Value, b: Value) -> Reply {
-    Reply::ok(json!({"tasks": [a, b], "failures": []}))
-}
-
-fn with_arn(mut t: Value, arn: &str) -> Value {
-    t["taskArn"] = json!(arn);
-    t
-}
-
-#[test]
-fn two_runners_are_registered_and_started_in_turn_and_polled_together() {
-    let mut w = two_runner_world();
-    w.queue(
-        "ecs:DescribeTasks",
-        describe_both(
-            task_json("PENDING", "RUNNING"),
-            with_arn(task_json("PROVISIONING", "RUNNING"), ARN_B),
-        ),
-    );
-    let mut running_b = with_arn(task_json("RUNNING", "RUNNING"), ARN_B);
-    running_b["attachments"][0]["details"][1]["value"] = json!("10.0.1.99");
-    w.queue(
-        "ecs:DescribeTasks",
-        describe_both(task_json("RUNNING", "RUNNING"), running_b),
-    );
-    let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
-    assert!(o.done(), "{:?}", o.last);
-    assert_eq!(
-        w.ops()[3..7],
-        [JIT_OP, "ecs:RunTask", JIT_OP, "ecs:RunTask"],
-        "each runner is registered, then its task started"
-    );
-    let names: Vec<String> = w
-        .all(JIT_OP)
-        .iter()
-        .map(|r| json_body(r)["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["gh-987654-1-0123abcd", "gh-987654-1-4567ef89"]);
-    let runs = w.all("ecs:RunTask");
-    let tokens: Vec<String> = runs
-        .iter()
-        .map(|r| json_body(r)["clientToken"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        tokens,
-        [
-            "ecsr-987654-1-0-0123abcd-launch",
-            "ecsr-987654-1-1-4567ef89-launch"
-        ]
-    );
-    assert_eq!(
-        tag(&json_body(runs[1]), "ecs-runner:runner-id").as_deref(),
-        Some("gh-987654-1-4567ef89")
-    );
-    assert!(env_of(&json_body(runs[1]))
-        .contains(&("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), format!("{JIT}43"))));
-    // Both tasks in each DescribeTasks until both are RUNNING.
-    assert_eq!(w.count("ecs:DescribeTasks"), 2);
-    assert_eq!(
-        json_body(w.first("ecs:DescribeTasks"))["tasks"],
-        json!([TASK_ARN, ARN_B])
-    );
-    let out = o.outputs();
-    assert_eq!(
-        out["runner_id"],
-        "gh-987654-1-0123abcd,gh-987654-1-4567ef89"
-    );
-    assert_eq!(out["task_arn"], format!("{TASK_ARN},{ARN_B}"));
-    assert_eq!(out["ipaddr"], "10.0.1.23,10.0.1.99");
-    assert_eq!(out["github_runner_id"], "42,43");
-    assert_eq!(
-        o.summary().matches("| `gh-987654-1-").count(),
-        2,
-        "{}",
-        o.summary()
-    );
-}
-
-#[test]
-fn when_one_of_two_tasks_stops_both_are_undone() {
-    let mut w = two_runner_world();
-    let mut stopped = with_arn(task_json("STOPPED", "STOPPED"), ARN_B);
-    stopped["stopCode"] = json!("TaskFailedToStart");
-    w.queue(
-        "ecs:DescribeTasks",
-        describe_both(task_json("RUNNING", "RUNNING"), stopped),
-    );
-    w.queue(
-        "github:DELETE /repos/octo/app/actions/runners/43",
-        Reply(204, String::new()),
-    );
-    let o = drive(&mut Start::with_runners(settings(), RANDOM, 2), &mut w);
-    assert!(
-        o.failure().contains("bbbbbbbb") && o.failure().contains("TaskFailedToStart"),
-        "{}",
-        o.failure()
-    );
-    let stops: Vec<String> = w
-        .all("ecs:StopTask")
-        .iter()
-        .map(|r| json_body(r)["task"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        stops,
-        [TASK_ARN],
-        "the running one is stopped; the stopped one is left as it is"
-    );
-    assert_eq!(w.count(DELETE_OP), 1);
-    assert_eq!(
-        w.count("github:DELETE /repos/octo/app/actions/runners/43"),
-        1
-    );
-}

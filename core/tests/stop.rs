@@ -10,6 +10,7 @@ use support::*;
 const RUNNER: &str = "gh-987654-1-0123abcd";
 const BY_NAME: &str = "github:GET /repos/octo/app/actions/runners?name=gh-987654-1-0123abcd";
 const DELETE: &str = "github:DELETE /repos/octo/app/actions/runners/42";
+const LIST: &str = "github:GET /repos/octo/app/actions/runners?per_page=100&page=1";
 
 fn ours(status: &str, desired: &str) -> Value {
     let mut t = task_json(status, desired);
@@ -27,13 +28,13 @@ fn stop_settings(
 ) -> ecs_runner_core::settings::Settings {
     let mut s = settings();
     s.mode = Mode::Stop;
-    s.task_arn = task.map(String::from);
+    s.task_arns = task.into_iter().map(String::from).collect();
     s.runner_id = runner_id.map(String::from);
     s
 }
 
 fn run(s: ecs_runner_core::settings::Settings, w: &mut World) -> Outcome {
-    let mut m = Stop::new(s);
+    let mut m = Stop::new(s, RANDOM);
     drive(&mut m, w)
 }
 
@@ -69,11 +70,10 @@ fn with_outputs_it_stops_the_task_waits_and_deletes_the_runner() {
         reason.contains("octo/app") && reason.contains("987654"),
         "{reason}"
     );
-    assert_eq!(w.count(DELETE), 1);
     assert_eq!(
-        w.count(BY_NAME),
+        w.count(DELETE),
         1,
-        "the runner from the input and the task's tag is looked up once"
+        "the runner from the input and the task's tag is removed once"
     );
     assert_eq!(o.outputs()["stopped_tasks"], TASK_ARN);
     assert_outputs_declared(o.outputs());
@@ -183,6 +183,7 @@ fn running_twice_is_safe_everything_already_gone_is_success() {
         Reply::ok(json!({"tasks": [ours("STOPPED", "STOPPED")], "failures": []})),
     );
     w.queue(BY_NAME, runners_page(json!([])));
+    w.queue(LIST, runners_page(json!([])));
     let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
     assert!(o.done(), "{:?}", o.last);
     assert_eq!(w.count("ecs:StopTask"), 0);
@@ -208,7 +209,7 @@ fn a_busy_runner_is_not_deleted_and_that_is_said() {
     let mut w = World::default();
     w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": []})));
     w.queue(
-        BY_NAME,
+        LIST,
         runners_page(json!([runner_json(RUNNER, 42, "online", true)])),
     );
     let o = run(stop_settings(None, Some(RUNNER)), &mut w);
@@ -268,4 +269,122 @@ fn a_stop_that_is_denied_fails_with_the_command_to_finish_by_hand() {
     let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
     assert!(o.failure().contains("aws ecs stop-task"), "{}", o.failure());
     assert_eq!(w.count(DELETE), 1, "the runner is still removed");
+}
+
+/// A task of runner `name` of this run.
+fn fleet_task(n: usize, name: &str) -> Value {
+    let mut t = with_arn(ours("RUNNING", "RUNNING"), &task_arn_n(n));
+    t["tags"][0]["value"] = json!(name);
+    t
+}
+
+#[test]
+fn a_fleets_label_removes_every_runner_of_that_step_and_no_other() {
+    let label = RUNNER;
+    let mut w = World::default();
+    let arns: Vec<String> = (0..3).map(task_arn_n).collect();
+    w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": arns})));
+    let mut other_step = fleet_task(3, "gh-987654-1-99999999-1");
+    other_step["tags"][0]["value"] = json!("gh-987654-1-99999999-1");
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [
+            fleet_task(0, &format!("{label}-1")),
+            fleet_task(1, &format!("{label}-2")),
+            fleet_task(2, &format!("{label}-3")),
+            other_step,
+        ], "failures": []})),
+    );
+    w.queue(
+        LIST,
+        runners_page(json!([
+            runner_json(&format!("{label}-1"), 50, "online", false),
+            runner_json(&format!("{label}-2"), 51, "online", false),
+            runner_json(&format!("{label}-3"), 52, "offline", false),
+            runner_json(&format!("{label}-x"), 53, "online", false),
+            runner_json("gh-987654-1-99999999-1", 54, "online", false),
+        ])),
+    );
+    let o = run(stop_settings(None, Some(label)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let mut stopped: Vec<String> = w
+        .all("ecs:StopTask")
+        .iter()
+        .map(|r| json_body(r)["task"].as_str().unwrap().to_string())
+        .collect();
+    stopped.sort();
+    let mut want = arns.clone();
+    want.sort();
+    assert_eq!(
+        stopped, want,
+        "the step's three tasks, not the other step's"
+    );
+    for id in 50..=52 {
+        assert_eq!(
+            w.count(&format!(
+                "github:DELETE /repos/octo/app/actions/runners/{id}"
+            )),
+            1,
+            "runner {id}"
+        );
+    }
+    for id in 53..=54 {
+        assert_eq!(
+            w.count(&format!(
+                "github:DELETE /repos/octo/app/actions/runners/{id}"
+            )),
+            0,
+            "runner {id}"
+        );
+    }
+    assert_eq!(w.count(BY_NAME), 0);
+    let deleted = &o.outputs()["deleted_runners"];
+    assert_eq!(deleted.split(',').count(), 3, "{deleted}");
+    // Stopped together: every StopTask went out in the same moment.
+    let starts: Vec<u64> = w
+        .requests
+        .iter()
+        .zip(&w.times)
+        .filter(|(r, _)| op(r) == "ecs:StopTask")
+        .map(|(_, t)| t.0)
+        .collect();
+    assert!(starts.windows(2).all(|p| p[0] == p[1]), "{starts:?}");
+}
+
+#[test]
+fn a_list_of_task_arns_is_checked_in_one_call_and_each_stopped() {
+    let mut w = World::default();
+    let arns: Vec<String> = (0..3).map(task_arn_n).collect();
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [
+            fleet_task(0, &format!("{RUNNER}-1")),
+            fleet_task(1, &format!("{RUNNER}-2")),
+        ], "failures": [{"arn": arns[2], "reason": "MISSING"}]})),
+    );
+    let o = run(
+        {
+            let mut s = stop_settings(None, None);
+            s.task_arns = arns.clone();
+            s
+        },
+        &mut w,
+    );
+    assert!(o.done(), "{:?}", o.last);
+    let first = json_body(w.first("ecs:DescribeTasks"));
+    assert_eq!(first["tasks"], json!(arns));
+    assert_eq!(first["include"], json!(["TAGS"]));
+    assert_eq!(w.count("ecs:StopTask"), 2);
+    assert!(
+        o.visible_logs().join("\n").contains("already gone"),
+        "{:?}",
+        o.visible_logs()
+    );
+    // Each task's runner, by name from its tag.
+    assert_eq!(
+        w.count(&format!(
+            "github:GET /repos/octo/app/actions/runners?name={RUNNER}-1"
+        )),
+        1
+    );
 }

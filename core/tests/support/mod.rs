@@ -24,6 +24,7 @@ pub const TASK_ARN: &str =
 pub fn settings() -> Settings {
     Settings {
         mode: Mode::Start,
+        count: 1,
         name: "gh".into(),
         token: TOKEN.into(),
         labels: vec!["linux".into(), "big".into()],
@@ -35,6 +36,7 @@ pub fn settings() -> Settings {
         task_definition: "gh-runner".into(),
         cluster: "runners".into(),
         placement: Placement::LaunchType("FARGATE".into()),
+        capacity_fallback: None,
         platform_version: None,
         subnets: Lookup::Tag {
             key: "placement".into(),
@@ -53,7 +55,7 @@ pub fn settings() -> Settings {
         timeout_s: 600,
         wait_for_registration: false,
         debug: false,
-        task_arn: None,
+        task_arns: Vec::new(),
         runner_id: None,
         max_age_min: 60,
         dry_run: false,
@@ -128,37 +130,90 @@ pub fn task_json(status: &str, desired: &str) -> Value {
     })
 }
 
-/// The scripted world. By default everything succeeds: the task is
-/// PROVISIONING, then PENDING, then RUNNING.
+/// The ARN of the `n`-th task the world starts (0: [`TASK_ARN`]).
+pub fn task_arn_n(n: usize) -> String {
+    if n == 0 {
+        TASK_ARN.to_string()
+    } else {
+        format!("arn:aws:ecs:us-west-2:123456789012:task/runners/{n:032x}")
+    }
+}
+
+/// The service a request goes to: `ecs`, `ec2` or `github`.
+pub fn service(r: &HttpRequest) -> &'static str {
+    let o = op(r);
+    if o.starts_with("ecs:") {
+        "ecs"
+    } else if o.starts_with("ec2:") {
+        "ec2"
+    } else {
+        "github"
+    }
+}
+
+/// The scripted world. By default everything succeeds: each task is
+/// PROVISIONING, then PENDING, then RUNNING (one step per DescribeTasks that
+/// shows it), each runner registered gets its own id (42, 43, ...) and task.
 pub struct World {
     /// Answers queued per operation (first used first); when empty, the
     /// default answer for the operation.
     pub queued: HashMap<String, VecDeque<Reply>>,
-    /// lastStatus for successive DescribeTasks calls; the last one repeats.
+    /// Answers queued for a request whose body contains the key (checked
+    /// before `queued`).
+    pub queued_for: Vec<(String, String, VecDeque<Reply>)>,
+    /// lastStatus for successive looks at a task; the last one repeats.
     pub statuses: Vec<Value>,
-    describe_calls: usize,
+    /// The same for one task (by ARN), instead of `statuses`.
+    pub per_task: HashMap<String, Vec<Value>>,
+    /// How often DescribeTasks has shown each task.
+    looks: HashMap<String, usize>,
     pub containers: Vec<&'static str>,
     pub network_mode: &'static str,
     pub requests: Vec<HttpRequest>,
+    /// The answer to each request, in the same order.
+    pub responses: Vec<HttpResponse>,
+    /// When each request was sent and answered (fake clock).
+    pub times: Vec<(Millis, Millis)>,
     pub runner_online_after: usize,
     runner_checks: usize,
+    /// Runners registered by generate-jitconfig: (id, name).
+    pub registered: Vec<(u64, String)>,
+    tasks_started: usize,
+    /// The tags RunTask gave each task it started.
+    task_tags: HashMap<String, Value>,
+    /// Latency per operation (default 100 ms).
+    pub latency: HashMap<String, Millis>,
+    /// The most requests in flight at once, per service.
+    pub max_in_flight: HashMap<&'static str, usize>,
+    /// Extra response headers per operation, for the next answer.
+    pub headers: HashMap<String, VecDeque<BTreeMap<String, String>>>,
 }
 
 impl Default for World {
     fn default() -> Self {
         World {
             queued: HashMap::new(),
+            queued_for: Vec::new(),
             statuses: vec![
                 task_json("PROVISIONING", "RUNNING"),
                 task_json("PENDING", "RUNNING"),
                 task_json("RUNNING", "RUNNING"),
             ],
-            describe_calls: 0,
+            per_task: HashMap::new(),
+            looks: HashMap::new(),
             containers: vec!["runner"],
             network_mode: "awsvpc",
             requests: Vec::new(),
+            responses: Vec::new(),
+            times: Vec::new(),
             runner_online_after: 1,
             runner_checks: 0,
+            registered: Vec::new(),
+            tasks_started: 0,
+            task_tags: HashMap::new(),
+            latency: HashMap::new(),
+            max_in_flight: HashMap::new(),
+            headers: HashMap::new(),
         }
     }
 }
@@ -166,6 +221,21 @@ impl Default for World {
 impl World {
     pub fn queue(&mut self, op: &str, r: Reply) -> &mut Self {
         self.queued.entry(op.to_string()).or_default().push_back(r);
+        self
+    }
+
+    /// Queue an answer for the next `op` request whose body contains `key`.
+    pub fn queue_for(&mut self, op: &str, key: &str, r: Reply) -> &mut Self {
+        match self
+            .queued_for
+            .iter_mut()
+            .find(|(o, k, _)| o == op && k == key)
+        {
+            Some((_, _, q)) => q.push_back(r),
+            None => self
+                .queued_for
+                .push((op.to_string(), key.to_string(), VecDeque::from([r]))),
+        }
         self
     }
 
@@ -188,27 +258,85 @@ impl World {
         self.requests.iter().filter(|r| op(r) == op_name).collect()
     }
 
+    pub fn latency_of(&self, r: &HttpRequest) -> Millis {
+        self.latency.get(&op(r)).copied().unwrap_or(100)
+    }
+
     pub fn answer(&mut self, r: &HttpRequest) -> HttpResponse {
         self.requests.push(r.clone());
         let name = op(r);
-        let reply = match self.queued.get_mut(&name).and_then(|q| q.pop_front()) {
-            Some(reply) => reply,
-            None => self.default_reply(&name),
-        };
-        HttpResponse {
+        let targeted = self
+            .queued_for
+            .iter_mut()
+            .find(|(o, k, q)| *o == name && r.body.contains(k.as_str()) && !q.is_empty())
+            .and_then(|(_, _, q)| q.pop_front());
+        let reply =
+            match targeted.or_else(|| self.queued.get_mut(&name).and_then(|q| q.pop_front())) {
+                Some(reply) => reply,
+                None => self.default_reply(&name, r),
+            };
+        let resp = HttpResponse {
             id: r.id,
             status: reply.0,
-            headers: BTreeMap::new(),
+            headers: self
+                .headers
+                .get_mut(&name)
+                .and_then(|q| q.pop_front())
+                .unwrap_or_default(),
             body: reply.1,
             error: if reply.0 == 0 {
                 Some("connect ECONNREFUSED".into())
             } else {
                 None
             },
-        }
+        };
+        self.responses.push(resp.clone());
+        resp
     }
 
-    fn default_reply(&mut self, name: &str) -> Reply {
+    /// The ARNs of the tasks RunTask started.
+    pub fn started_tasks(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .zip(&self.responses)
+            .filter(|(r, a)| op(r) == "ecs:RunTask" && a.status == 200)
+            .filter_map(|(_, a)| {
+                let v: Value = serde_json::from_str(&a.body).ok()?;
+                v["tasks"][0]["taskArn"].as_str().map(String::from)
+            })
+            .collect()
+    }
+
+    /// The ARNs StopTask was asked to stop.
+    pub fn stopped_tasks(&self) -> Vec<String> {
+        self.all("ecs:StopTask")
+            .iter()
+            .map(|r| json_body(r)["task"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// The runner ids GitHub was asked to delete.
+    pub fn deleted_runners(&self) -> Vec<u64> {
+        self.requests
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .filter_map(|r| r.url.rsplit('/').next()?.parse().ok())
+            .collect()
+    }
+
+    /// Send times of the requests of `op_name`.
+    pub fn sent_at(&self, op_name: &str) -> Vec<Millis> {
+        self.requests
+            .iter()
+            .zip(&self.times)
+            .filter(|(r, _)| op(r) == op_name)
+            .map(|(_, t)| t.0)
+            .collect()
+    }
+
+    fn default_reply(&mut self, name: &str, r: &HttpRequest) -> Reply {
+        let runners = "github:GET /repos/octo/app/actions/runners/";
+        let deletes = "github:DELETE /repos/octo/app/actions/runners/";
         match name {
             "ecs:DescribeTaskDefinition" => Reply::ok(json!({"taskDefinition": {
                 "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/gh-runner:3",
@@ -217,26 +345,85 @@ impl World {
             }})),
             "ec2:DescribeSubnets" => Reply(200, "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-0aaa1111</subnetId></item><item><subnetId>subnet-0bbb2222</subnetId></item></subnetSet></DescribeSubnetsResponse>".into()),
             "ec2:DescribeSecurityGroups" => Reply(200, "<DescribeSecurityGroupsResponse><securityGroupInfo><item><groupId>sg-0ccc3333</groupId></item></securityGroupInfo></DescribeSecurityGroupsResponse>".into()),
-            "github:POST /repos/octo/app/actions/runners/generate-jitconfig" => Reply(201, json!({
-                "runner": {"id": 42, "name": "x", "os": "Linux", "status": "offline", "busy": false, "labels": []},
-                "encoded_jit_config": JIT}).to_string()),
-            "github:POST /repos/octo/app/actions/runners/registration-token" => Reply(201, json!({"token": REG_TOKEN, "expires_at": "2026-11-23T08:00:00Z"}).to_string()),
-            "ecs:RunTask" => Reply::ok(json!({"tasks": [task_json("PROVISIONING", "RUNNING")], "failures": []})),
-            "ecs:DescribeTasks" => {
-                let i = self.describe_calls.min(self.statuses.len() - 1);
-                self.describe_calls += 1;
-                Reply::ok(json!({"tasks": [self.statuses[i].clone()], "failures": []}))
+            "github:POST /repos/octo/app/actions/runners/generate-jitconfig" => {
+                let id = 42 + self.registered.len() as u64;
+                let name = json_body(r)["name"].as_str().unwrap_or("x").to_string();
+                self.registered.push((id, name.clone()));
+                Reply(201, json!({
+                    "runner": {"id": id, "name": name, "os": "Linux", "status": "offline", "busy": false, "labels": []},
+                    "encoded_jit_config": jit_of(id)}).to_string())
             }
-            "ecs:StopTask" => Reply::ok(json!({"task": task_json("RUNNING", "STOPPED")})),
-            "github:GET /repos/octo/app/actions/runners/42" => {
+            "github:POST /repos/octo/app/actions/runners/registration-token" => Reply(201, json!({"token": REG_TOKEN, "expires_at": "2026-11-23T08:00:00Z"}).to_string()),
+            "ecs:RunTask" => {
+                let arn = task_arn_n(self.tasks_started);
+                self.tasks_started += 1;
+                self.task_tags.insert(arn.clone(), json_body(r)["tags"].clone());
+                Reply::ok(json!({"tasks": [with_arn(task_json("PROVISIONING", "RUNNING"), &arn)], "failures": []}))
+            }
+            "ecs:DescribeTasks" => {
+                let asked: Vec<String> = json_body(r)["tasks"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                let mut tasks = Vec::new();
+                for arn in asked {
+                    let n = self.looks.entry(arn.clone()).or_default();
+                    let statuses = self.per_task.get(&arn).unwrap_or(&self.statuses);
+                    let i = (*n).min(statuses.len() - 1);
+                    *n += 1;
+                    let mut t = with_arn(statuses[i].clone(), &arn);
+                    if json_body(r)["include"] == json!(["TAGS"]) {
+                        if let Some(tags) = self.task_tags.get(&arn) {
+                            t["tags"] = tags.clone();
+                        }
+                    }
+                    tasks.push(t);
+                }
+                Reply::ok(json!({"tasks": tasks, "failures": []}))
+            }
+            "ecs:ListTasks" => {
+                let arns: Vec<String> = (0..self.tasks_started).map(task_arn_n).collect();
+                Reply::ok(json!({"taskArns": arns}))
+            }
+            "ecs:StopTask" => {
+                let arn = json_body(r)["task"].as_str().unwrap_or(TASK_ARN).to_string();
+                Reply::ok(json!({"task": with_arn(task_json("RUNNING", "STOPPED"), &arn)}))
+            }
+            "github:GET /repos/octo/app/actions/runners?per_page=100&page=1" => {
                 self.runner_checks += 1;
                 let status = if self.runner_checks > self.runner_online_after { "online" } else { "offline" };
-                Reply(200, json!({"id": 42, "name": "x", "status": status, "busy": false, "labels": []}).to_string())
+                let list: Vec<Value> = self.registered.iter().map(|(id, n)| runner_json(n, *id, status, false)).collect();
+                runners_page(json!(list))
             }
-            "github:DELETE /repos/octo/app/actions/runners/42" => Reply(204, String::new()),
+            other if other.starts_with(runners) && other[runners.len()..].bytes().all(|b| b.is_ascii_digit()) => {
+                let id: u64 = other[runners.len()..].parse().unwrap();
+                self.runner_checks += 1;
+                let status = if self.runner_checks > self.runner_online_after { "online" } else { "offline" };
+                Reply(200, json!({"id": id, "name": "x", "status": status, "busy": false, "labels": []}).to_string())
+            }
+            other if other.starts_with(deletes) => Reply(204, String::new()),
+            other if other.starts_with("github:GET /repos/octo/app/actions/runners?name=") => {
+                let name = other.rsplit('=').next().unwrap_or("");
+                let list: Vec<Value> = self.registered.iter().filter(|(_, n)| n == name).map(|(id, n)| runner_json(n, *id, "offline", false)).collect();
+                runners_page(json!(list))
+            }
             other => panic!("the scripted world has no answer for {other}"),
         }
     }
+}
+
+/// The JIT config the world hands out for runner `id` (42: [`JIT`]).
+pub fn jit_of(id: u64) -> String {
+    if id == 42 {
+        JIT.to_string()
+    } else {
+        format!("{JIT}{id}")
+    }
+}
+
+pub fn with_arn(mut t: Value, arn: &str) -> Value {
+    t["taskArn"] = json!(arn);
+    t
 }
 
 /// What a run produced.
@@ -319,9 +506,12 @@ impl Steps for ecs_runner_core::Machine {
     }
 }
 
-/// Drive a machine against the world until it finishes. `cancel_when` may
-/// answer a pending request or sleep with a cancel instead (checked before
-/// each event is delivered, with the clock and the requests so far).
+/// Drive a machine against the world until it finishes, as the shell
+/// does: requests run concurrently (each answered after its latency), the
+/// clock jumps to the next answer or the machine's wake time. `cancel_when`
+/// may turn the next event into a cancel instead (checked before each event
+/// is delivered, with the clock and the requests so far); the requests in
+/// flight are then dropped unanswered.
 pub fn drive_with(
     m: &mut dyn Steps,
     world: &mut World,
@@ -331,11 +521,13 @@ pub fn drive_with(
     let mut actions = Vec::new();
     let mut event = Event::Start;
     let mut cancelled = false;
-    for _ in 0..10_000 {
+    // (answered at, service, answer)
+    let mut in_flight: Vec<(Millis, &'static str, HttpResponse)> = Vec::new();
+    for _ in 0..100_000 {
         let action = m.step(now, event);
         let next = action.next.clone();
         actions.push(action);
-        match next {
+        let (requests, wake_ms) = match next {
             Next::Done { .. } | Next::Failed { .. } => {
                 return Outcome {
                     last: next,
@@ -343,35 +535,51 @@ pub fn drive_with(
                     now,
                 }
             }
-            Next::Send { requests } => {
-                assert!(!requests.is_empty(), "Send with no request");
-                let responses: Vec<HttpResponse> =
-                    requests.iter().map(|r| world.answer(r)).collect();
-                // Each request takes 100 ms.
-                now += 100;
-                if !cancelled && cancel_when(now, world) {
-                    cancelled = true;
-                    event = Event::Cancel {
-                        signal: "SIGINT".into(),
-                    };
+            Next::Wait { requests, wake_ms } => (requests, wake_ms),
+        };
+        for r in &requests {
+            let at = now + world.latency_of(r);
+            let resp = world.answer(r);
+            world.times.push((now, at));
+            in_flight.push((at, service(r), resp));
+        }
+        for svc in ["ecs", "ec2", "github"] {
+            let n = in_flight.iter().filter(|(_, s, _)| *s == svc).count();
+            let most = world.max_in_flight.entry(svc).or_default();
+            *most = (*most).max(n);
+        }
+        let answer_at = in_flight.iter().map(|(t, _, _)| *t).min();
+        let wake_at = wake_ms.map(|w| now + w);
+        let at = match (answer_at, wake_at) {
+            (Some(a), Some(w)) => a.min(w),
+            (a, w) => a.or(w).expect("the machine waits for nothing"),
+        };
+        now = now.max(at);
+        if !cancelled && cancel_when(now, world) {
+            cancelled = true;
+            in_flight.clear();
+            event = Event::Cancel {
+                signal: if requests.is_empty() {
+                    "SIGTERM"
                 } else {
-                    event = Event::Responses { responses };
+                    "SIGINT"
                 }
-            }
-            Next::Sleep { ms } => {
-                now += ms;
-                if !cancelled && cancel_when(now, world) {
-                    cancelled = true;
-                    event = Event::Cancel {
-                        signal: "SIGTERM".into(),
-                    };
-                } else {
-                    event = Event::Woke;
-                }
-            }
+                .into(),
+            };
+            continue;
+        }
+        if answer_at.is_some_and(|a| a <= now) {
+            let (due, rest): (Vec<_>, Vec<_>) =
+                in_flight.into_iter().partition(|(t, _, _)| *t <= now);
+            in_flight = rest;
+            event = Event::Responses {
+                responses: due.into_iter().map(|(_, _, r)| r).collect(),
+            };
+        } else {
+            event = Event::Woke;
         }
     }
-    panic!("the machine did not finish in 10000 steps");
+    panic!("the machine did not finish in 100000 steps");
 }
 
 pub fn drive(m: &mut dyn Steps, world: &mut World) -> Outcome {
@@ -385,6 +593,13 @@ pub fn start(s: Settings, world: &mut World) -> Outcome {
 
 /// Every secret this test world hands out or takes in.
 pub const ALL_SECRETS: &[&str] = &[TOKEN, AWS_SECRET, SESSION, JIT, REG_TOKEN];
+
+/// A fleet of `n` runners with the default settings.
+pub fn fleet(n: usize) -> Settings {
+    let mut s = settings();
+    s.count = n;
+    s
+}
 
 /// No log line may hold a secret, and each secret that appeared in an
 /// exchange must have been handed to the shell to mask no later than the
