@@ -374,14 +374,19 @@ impl<T: Clone> Exchange<T> {
             return None;
         }
         let (service, operation, attempt) = (e.call.service, e.call.operation, e.attempt);
-        let mut until = match &verdict {
+        let cap = |t: Millis| match self.max_wait_ms {
+            Some(max) => t.min(now + max),
+            None => t,
+        };
+        let until = match &verdict {
             retry::Verdict::Final => return None,
             retry::Verdict::Transient | retry::Verdict::Throttled => {
-                now + retry::backoff_ms(attempt, self.jitter.unit())
+                cap(now + retry::backoff_ms(attempt, self.jitter.unit()))
             }
             retry::Verdict::RateLimited { until, why } => {
-                if *until > self.github_hold_until {
-                    if self.give_up_at.is_some_and(|g| *until > g) {
+                let until = cap(*until);
+                if until > self.github_hold_until {
+                    if self.give_up_at.is_some_and(|g| until > g) {
                         out.warning(format!(
                             "GitHub asks to wait {}s before the next request ({why}), past this step's timeout",
                             until.saturating_sub(now).div_ceil(1000)
@@ -392,14 +397,11 @@ impl<T: Clone> Exchange<T> {
                         "GitHub rate limit ({why}): holding every GitHub request for {}s",
                         until.saturating_sub(now).div_ceil(1000)
                     ));
-                    self.github_hold_until = *until;
+                    self.github_hold_until = until;
                 }
-                *until
+                until
             }
         };
-        if let Some(max) = self.max_wait_ms {
-            until = until.min(now + max);
-        }
         if self.give_up_at.is_some_and(|g| until > g) {
             return None;
         }
