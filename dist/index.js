@@ -932,58 +932,100 @@ var NEVER = new AbortController().signal;
 async function drive(deps) {
   let event = { type: "start" };
   let cancelled = false;
+  const flight = new Flight(deps);
   for (; ; ) {
     const action = deps.machine.step(deps.now(), event);
     for (const secret of action.secrets) deps.setSecret(secret);
     for (const line of action.logs) deps.log(line.level, line.message);
     const next = action.next;
     if (next.kind === "done" || next.kind === "failed") {
+      flight.abandon();
       await finish(deps, next);
       return next.kind;
     }
     const cancel = cancelled ? NEVER : deps.cancel;
-    const performed = cancel.aborted ? void 0 : await perform(deps, next, cancel);
-    if (performed !== void 0 && !cancel.aborted) {
-      event = performed;
-    } else {
-      event = { type: "cancel", signal: String(cancel.reason) };
+    if (!cancel.aborted) for (const request of next.requests) flight.start(request);
+    const happened = await flight.next(next.wake_ms, cancel);
+    if (happened === "cancel") {
+      flight.abandon();
+      event = { type: "cancel", signal: String(deps.cancel.reason) };
       cancelled = true;
+    } else if (happened === "woke") {
+      event = { type: "woke" };
+    } else {
+      event = { type: "responses", responses: happened };
     }
   }
 }
-async function perform(deps, next, cancel) {
-  switch (next.kind) {
-    case "send": {
-      const answers = Promise.all(next.requests.map((request) => deps.send(request, cancel)));
-      const responses = await untilAborted(answers, cancel);
-      return responses === void 0 ? void 0 : { type: "responses", responses };
+var Flight = class {
+  constructor(deps) {
+    this.deps = deps;
+  }
+  deps;
+  arrived = [];
+  /** Requests started in this generation; abandon() starts a new one. */
+  inFlight = 0;
+  generation = 0;
+  /** Aborts this generation's requests (the run ended, or a cancel). */
+  stopAll = new AbortController();
+  /** Wakes the current next() when an answer arrives. */
+  notify;
+  start(request) {
+    const generation = this.generation;
+    this.inFlight += 1;
+    this.deps.send(request, this.stopAll.signal).catch((error2) => ({ id: request.id, status: 0, error: String(error2) })).then((response) => {
+      if (generation !== this.generation) return;
+      this.inFlight -= 1;
+      this.arrived.push(response);
+      this.notify?.();
+    });
+  }
+  /** Drops every request in flight: their answers are never delivered. */
+  abandon() {
+    this.stopAll.abort(new Error("abandoned"));
+    this.stopAll = new AbortController();
+    this.generation += 1;
+    this.inFlight = 0;
+    this.arrived.length = 0;
+  }
+  /**
+   * The answers that have arrived, as soon as there is at least one;
+   * "woke" when `wakeMs` passes first; "cancel" when `cancel` aborts.
+   */
+  async next(wakeMs, cancel) {
+    if (cancel.aborted) return "cancel";
+    if (this.arrived.length > 0) return this.arrived.splice(0);
+    if (this.inFlight === 0 && wakeMs === null) {
+      throw new Error("the core waits for nothing: no request in flight and no wake time");
     }
-    case "sleep": {
-      const slept = await untilAborted(deps.sleep(next.ms, cancel).then(() => true), cancel);
-      return slept === void 0 ? void 0 : { type: "woke" };
+    const stop = new AbortController();
+    const woke = wakeMs === null ? new Promise(() => {
+    }) : this.deps.sleep(wakeMs, stop.signal).then(() => "woke");
+    const answered = new Promise((resolve) => {
+      this.notify = () => resolve("answered");
+    });
+    let onAbort = () => {
+    };
+    const aborted = new Promise((resolve) => {
+      onAbort = () => resolve("cancel");
+      cancel.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const first = await Promise.race([answered, woke, aborted]);
+      if (first === "cancel" || cancel.aborted) return "cancel";
+      if (this.arrived.length > 0) return this.arrived.splice(0);
+      return "woke";
+    } finally {
+      this.notify = void 0;
+      stop.abort();
+      cancel.removeEventListener("abort", onAbort);
     }
   }
-}
+};
 async function finish(deps, next) {
   for (const [name, value] of Object.entries(next.outputs)) deps.setOutput(name, value);
   if (next.summary !== "") await deps.appendSummary(next.summary);
   if (next.kind === "failed") deps.setFailed(next.message);
-}
-async function untilAborted(work, signal) {
-  if (signal === NEVER) return work;
-  work.catch(() => void 0);
-  let onAbort = () => {
-  };
-  const aborted = new Promise((resolve) => {
-    onAbort = () => resolve(void 0);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
 }
 
 // action/src/errors.ts
