@@ -340,3 +340,59 @@ fn the_run_id_is_read_back_from_the_runner_ids_start_makes() {
         None
     );
 }
+
+#[test]
+fn fleet_runners_are_recognised_and_aged_like_single_ones() {
+    use ecs_runner_core::names::{in_step, run_id_in, runner_name};
+    let label = ecs_runner_core::names::runner_id(&settings(), RANDOM);
+    let third = runner_name(&label, 2, 5);
+    assert_eq!(third, format!("{label}-3"));
+    assert_eq!(
+        runner_name(&label, 0, 1),
+        label,
+        "a single runner is named by the label"
+    );
+    assert_eq!(run_id_in(&third), Some("987654"));
+    assert_eq!(run_id_in(&format!("{label}-100")), Some("987654"));
+    assert_eq!(
+        run_id_in(&format!("{label}-1000")),
+        None,
+        "at most 100 runners"
+    );
+    assert_eq!(run_id_in(&format!("{label}-x")), None);
+    assert!(in_step(&third, &label) && in_step(&label, &label));
+    assert!(!in_step(&format!("{label}-"), &label));
+    assert!(!in_step(&format!("{label}x-1"), &label));
+    assert!(!in_step(&format!("{label}-1-2"), &label));
+
+    // An orphan fleet runner whose run finished is deleted; a fleet runner
+    // with a live old task goes with its task.
+    let mut w = World::default();
+    w.queue("ecs:ListTasks", Reply::ok(json!({"taskArns": ["old"]})));
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(
+            json!({"tasks": [task("old", "gh-1-1-aaaaaaaa-2", 120, "octo/app")], "failures": []}),
+        ),
+    );
+    w.queue(
+        PAGE1,
+        runners_page(json!([
+            runner_json("gh-5-1-eeeeeeee-1", 5, "offline", false),
+            runner_json("gh-1-1-aaaaaaaa-2", 1, "offline", false)
+        ])),
+    );
+    w.queue(RUN5, workflow_run("completed", 300));
+    let o = drive(&mut Reap::new(reap_settings(60, false), RANDOM), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(stops(&w), ["old"]);
+    assert_eq!(
+        w.count("github:DELETE /repos/octo/app/actions/runners/5"),
+        1
+    );
+    assert_eq!(
+        w.count("github:DELETE /repos/octo/app/actions/runners/1"),
+        1
+    );
+    assert_eq!(w.count(RUN5), 1);
+}
