@@ -44,6 +44,8 @@ try {
     'subnets-tag': 'placement:ecs',
     'security-groups-tag': 'placement:ecs',
     'wait-for-registration': 'true',
+    // ECS_RUNNER_DEMO_COUNT=3 npm run demo: a fleet of three from one step.
+    count: process.env.ECS_RUNNER_DEMO_COUNT || '1',
   };
   const started = await step('start', startInputs);
   if (started.code !== 0) throw new Error(`mode: start exited ${started.code}`);
@@ -55,7 +57,7 @@ try {
     mode: 'stop',
     token: world.pat,
     cluster: 'runners',
-    'task-arn': started.outputs.task_arn,
+    'task-arn': started.outputs.task_arns,
     'runner-id': started.outputs.runner_id,
   };
   const stopped = await step('stop', stopInputs, {
@@ -80,7 +82,7 @@ async function step(mode, inputs, context = {}) {
   const jobContext = Object.entries(context);
   if (jobContext.length) console.log(`  (job: ${jobContext.map(([k, v]) => `${k}=${v}`).join(', ')})`);
   console.log('\n----- action log -----');
-  const result = await world.run({ inputs, context, echo: true, timeoutMs: 180_000 });
+  const result = await world.run({ inputs, context, echo: asGitHubShowsIt, timeoutMs: 180_000 });
   console.log('----- end of log -----');
   console.log(`\nExit code: ${result.code}${result.timedOut ? ' (killed: time limit)' : ''}`);
 
@@ -92,6 +94,32 @@ async function step(mode, inputs, context = {}) {
   console.log('\nJob summary (GITHUB_STEP_SUMMARY):');
   console.log(result.summary.trim() ? result.summary.trimEnd().replace(/^/gm, '  ') : '  (empty)');
   return result;
+}
+
+/**
+ * A line of the action's stdout as a GitHub run's log shows it: workflow
+ * commands rendered (warnings, errors, notices), masks and debug lines hidden
+ * unless ECS_RUNNER_DEMO_DEBUG=1 (as GitHub shows debug lines only with step
+ * debug logging).
+ */
+function asGitHubShowsIt(line) {
+  const command = /^::(debug|warning|error|notice|add-mask)(?: [^:]*)?::(.*)$/.exec(line);
+  if (!command) return line;
+  const [, kind, raw] = command;
+  const text = raw.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+  const debug = process.env.ECS_RUNNER_DEMO_DEBUG === '1';
+  switch (kind) {
+    case 'add-mask':
+      return null;
+    case 'debug':
+      return debug ? text.replace(/^/gm, '##[debug]') : null;
+    case 'warning':
+      return `Warning: ${text}`;
+    case 'error':
+      return `Error: ${text}`;
+    default:
+      return `Notice: ${text}`;
+  }
 }
 
 /** What ECS and GitHub hold now, and the GitHub requests made so far. */

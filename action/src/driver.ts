@@ -63,7 +63,9 @@ export async function drive(deps: Dependencies): Promise<"done" | "failed"> {
       return next.kind;
     }
     const cancel = cancelled ? NEVER : deps.cancel;
-    for (const request of next.requests) flight.start(request, cancel);
+    // A cancel the core has not heard of yet (one that came before the first
+    // step): start nothing, tell it first.
+    if (!cancel.aborted) for (const request of next.requests) flight.start(request);
     const happened = await flight.next(next.wake_ms, cancel);
     if (happened === "cancel") {
       // The answers still owed are dropped (protocol.rs, Event::Cancel).
@@ -94,13 +96,16 @@ class Flight {
 
   constructor(private readonly deps: Dependencies) {}
 
-  start(request: HttpRequest, cancel: AbortSignal): void {
+  start(request: HttpRequest): void {
     const generation = this.generation;
     this.inFlight += 1;
     // send never rejects (transport.ts); a dependency that does is a bug,
     // reported as an answer with status 0 rather than a lost request.
+    // Aborted by abandon(), which drive calls at once on a cancel (not
+    // AbortSignal.any with the cancel: Node 20.3+, and @types/node 20.9
+    // does not declare it).
     this.deps
-      .send(request, AbortSignal.any([cancel, this.stopAll.signal]))
+      .send(request, this.stopAll.signal)
       .catch((error: unknown) => ({ id: request.id, status: 0, error: String(error) }))
       .then((response) => {
         if (generation !== this.generation) return;

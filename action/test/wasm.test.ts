@@ -51,11 +51,11 @@ test("a step answers a well-formed Action of plain objects", () => {
       assertPlainObject(next.outputs, "outputs");
       assert.equal(typeof next.summary, "string");
       break;
-    case "send":
+    case "wait":
+      assert.ok(Array.isArray(next.requests));
       for (const request of next.requests) assertPlainObject(request.headers, "headers");
-      break;
-    case "sleep":
-      assert.equal(typeof next.ms, "number");
+      // null, not undefined (which JSON would drop), when there is no wake time.
+      assert.ok(next.wake_ms === null || typeof next.wake_ms === "number", `wake_ms: ${next.wake_ms}`);
   }
   assert.deepEqual(JSON.parse(JSON.stringify(action)), action, "does not survive JSON");
 });

@@ -878,9 +878,18 @@ impl Start {
             format!("Started task {} ({url})", task.id())
         };
         self.say(line);
-        if !task.last_status.is_empty() && !self.fleet() {
-            self.out
-                .info(format!("Task {}: {} (0s)", task.id(), task.last_status));
+        if !task.last_status.is_empty() {
+            let line = if self.fleet() {
+                format!(
+                    "Task {} (runner {}): {} (0s)",
+                    task.id(),
+                    self.launches[i].name,
+                    task.last_status
+                )
+            } else {
+                format!("Task {}: {} (0s)", task.id(), task.last_status)
+            };
+            self.say(line);
         }
         self.launches[i].task = Some(task);
         if !self.itemised() && self.launches.iter().all(|l| l.task.is_some()) {

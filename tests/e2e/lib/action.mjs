@@ -82,7 +82,8 @@ export function jobContext(overrides = {}) {
  *   context     overrides of jobContext()
  *   signalAfter {pattern, signal}: send `signal` once a stdout line matches
  *   timeoutMs   hard limit; the child is SIGKILLed after it
- *   echo        also copy the child's stdout/stderr to ours as it comes (demo)
+ *   echo        also copy the child's stdout/stderr to ours as it comes (demo);
+ *               a function instead renders each stdout line (null: skip it)
  *   entry, actionYaml, node: for the harness self-test
  * Resolves to {code, signal, timedOut, stdout, stderr, outputs, summary,
  * lines, env, signalSent}.
@@ -156,12 +157,21 @@ export async function runAction({
   let stdout = '';
   let stderr = '';
   let pending = '';
+  let echoPending = '';
   let signalSent = false;
   child.stdout.on('data', (chunk) => {
     const text = chunk.toString('utf8');
     stdout += text;
     // The runner hides ::add-mask:: values from the log; so does the echo.
-    if (echo) process.stdout.write(text.replace(/^::add-mask::.*$/gm, '::add-mask::***'));
+    if (typeof echo === 'function') {
+      echoPending += text;
+      const lines = echoPending.split('\n');
+      echoPending = lines.pop();
+      for (const line of lines) {
+        const shown = echo(line);
+        if (shown !== null) process.stdout.write(`${shown}\n`);
+      }
+    } else if (echo) process.stdout.write(text.replace(/^::add-mask::.*$/gm, '::add-mask::***'));
     if (!signalAfter || signalSent) return;
     pending += text;
     const lines = pending.split('\n');
