@@ -204,6 +204,53 @@ describe('fake GitHub', () => {
     assert.equal(unauth.status, 401);
   });
 
+  test('an injected failure can pick one request by its body, and carry response headers', async () => {
+    const message = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
+    gh.fail({
+      method: 'POST',
+      path: '/generate-jitconfig',
+      match: (r) => r.body?.name?.endsWith('-3'),
+      status: 403,
+      body: { message },
+      headers: { 'retry-after': '1' },
+      times: 1,
+    });
+    const [one, three, two] = await Promise.all([jit(REPO, 'fleet-1'), jit(REPO, 'fleet-3'), jit(REPO, 'fleet-2')]);
+    assert.deepEqual([one.status, two.status, three.status], [201, 201, 403]);
+    assert.equal(three.body.message, message);
+    assert.equal(three.headers.get('retry-after'), '1');
+    assert.equal(one.headers.get('retry-after'), null, 'headers only on the injected answer');
+    assert.equal(gh.runnerByName('fleet-3'), undefined, 'the refused runner was not registered');
+    assert.equal((await jit(REPO, 'fleet-3')).status, 201, 'times: 1 is spent');
+    // A predicate sees the parsed body, and one that never matches changes nothing.
+    gh.fail({ path: '/generate-jitconfig', match: (r) => r.body?.labels?.includes('never'), status: 422 });
+    assert.equal((await jit(REPO, 'fleet-4')).status, 201);
+  });
+
+  test('delay holds answers back; maxInFlight counts the requests in flight at once', async () => {
+    gh.delay({ method: 'POST', path: '/generate-jitconfig', ms: 300 });
+    const t0 = Date.now();
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((n) => jit(REPO, `slow-${n}`)));
+    assert.ok(Date.now() - t0 >= 290, 'the answers were not held back');
+    assert.ok(Date.now() - t0 < 1_200, 'the delayed requests were answered one after another');
+    assert.deepEqual(answers.map((a) => a.status), [201, 201, 201, 201]);
+    assert.equal(gh.maxInFlight(), 4);
+    for (const r of gh.requests) assert.ok(r.doneAt - r.at >= 290, `${r.path} answered after ${r.doneAt - r.at} ms`);
+    // One after another: never more than one in flight; subsets can be measured.
+    for (const n of ['e', 'f']) await jit(REPO, `slow-${n}`);
+    assert.equal(gh.maxInFlight(gh.requests.slice(4)), 1);
+    assert.equal((await call('GET', `${REPO}/actions/runners`)).status, 200, 'other routes are not delayed');
+    assert.ok(gh.requests.at(-1).doneAt - gh.requests.at(-1).at < 250);
+    gh.clear();
+    assert.equal(gh.delays.length, 0, 'clear() forgets delays');
+  });
+
+  test('maxInFlight of records with equal end and start times: they did not overlap', () => {
+    assert.equal(gh.maxInFlight([{ at: 1, doneAt: 5 }, { at: 5, doneAt: 9 }]), 1);
+    assert.equal(gh.maxInFlight([{ at: 1, doneAt: 6 }, { at: 5, doneAt: 9 }, { at: 2, doneAt: undefined }]), 3);
+    assert.equal(gh.maxInFlight([]), 0);
+  });
+
   test('workflow runs: GET .../actions/runs/{id} answers the runs a test added, else 404', async () => {
     const started = Date.parse('2026-01-02T03:04:05Z');
     gh.addWorkflowRun('octo-org/hello-world', { id: 30433642, status: 'in_progress', run_started_at: started });
@@ -407,6 +454,32 @@ print(json.dumps({'arn': r['tasks'][0]['taskArn'], 'subnets': subnets}))
     const throttled = await post('ListTasks');
     assert.equal(throttled.status, 400);
     assert.equal((await throttled.json()).__type, 'ThrottlingException');
+  });
+
+  test('proxy delay holds calls back; maxInFlight counts the calls in flight at once', async () => {
+    moto.proxy.delay((c) => c.operation === 'ListClusters', 300);
+    const post = (op) =>
+      fetch(moto.endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `AmazonEC2ContainerServiceV20141113.${op}`,
+          authorization: 'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/eu-west-1/ecs/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: JSON.stringify({ cluster: 'runners' }),
+      }).then((r) => r.json());
+    const t0 = Date.now();
+    const answers = await Promise.all([post('ListClusters'), post('ListClusters'), post('ListClusters')]);
+    assert.ok(Date.now() - t0 >= 290, 'the calls were not held back');
+    assert.ok(answers.every((a) => a.clusterArns.some((arn) => arn.endsWith('/runners'))), 'held back, then answered by moto');
+    const calls = moto.proxy.calls('ListClusters');
+    assert.equal(calls.length, 3);
+    assert.ok(calls.every((c) => c.doneAt - c.at >= 290));
+    assert.equal(moto.proxy.maxInFlight(), 3);
+    await post('ListTasks');
+    await post('ListTasks');
+    assert.equal(moto.proxy.maxInFlight(moto.proxy.calls('ListTasks')), 1, 'one after another');
+    assert.ok(moto.proxy.calls('ListTasks').every((c) => c.doneAt - c.at < 250), 'other calls are not delayed');
   });
 });
 

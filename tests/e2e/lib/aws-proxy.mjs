@@ -9,10 +9,15 @@
 //   - whether each request was correctly SigV4-signed with the credentials,
 //     region, service and session token the action was given.
 // It also lets a test rewrite a response (for what moto cannot produce, e.g. a
-// stopCode, see moto.mjs) or answer in moto's place (fault injection).
+// stopCode, see moto.mjs), answer in moto's place (fault injection), or hold
+// an answer back (`delay`, so calls the action makes at once visibly overlap:
+// moto answers a RunTask in about 3 ms). Each record has `at` and `doneAt`,
+// for counting the calls in flight at once (overlap.mjs).
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { peakOverlap } from './overlap.mjs';
 
 /** ECS JSON 1.1 operations are named in X-Amz-Target. */
 const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -37,6 +42,8 @@ export class AwsProxy {
     this.interceptors = [];
     /** Test hooks: (call, parsedResponseBody) => new body | undefined. */
     this.rewriters = [];
+    /** Test hooks: (call) => milliseconds to hold the call back | undefined. */
+    this.delays = [];
     this.server = http.createServer((req, res) => this.#handle(req, res));
   }
 
@@ -58,6 +65,7 @@ export class AwsProxy {
     this.requests.length = 0;
     this.interceptors.length = 0;
     this.rewriters.length = 0;
+    this.delays.length = 0;
   }
 
   /** Answer matching calls in moto's place. `match(call)` gets the recorded call. */
@@ -70,17 +78,39 @@ export class AwsProxy {
     this.rewriters.push((call, body) => (match(call) ? edit(body, call) : undefined));
   }
 
+  /**
+   * Hold matching calls `ms` milliseconds before they go on (to moto or an
+   * interceptor), as a slow AWS endpoint would.
+   */
+  delay(match, ms) {
+    this.delays.push((call) => (match(call) ? ms : undefined));
+  }
+
+  /** The most calls in flight at once among `calls` (default: all recorded). */
+  maxInFlight(calls = this.requests) {
+    return peakOverlap(calls);
+  }
+
   /** Recorded calls of one operation, e.g. `calls('RunTask')` or `calls('DescribeSubnets')`. */
   calls(operation) {
     return this.requests.filter((r) => r.operation === operation);
   }
 
   async #handle(req, res) {
+    const arrived = Date.now();
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const raw = Buffer.concat(chunks);
     const call = record(req, raw, this.credentials);
+    call.at = arrived;
     this.requests.push(call);
+    res.once('finish', () => {
+      call.doneAt = Date.now();
+    });
+    for (const hook of this.delays) {
+      const ms = hook(call);
+      if (ms) await sleep(ms);
+    }
 
     for (const hook of this.interceptors) {
       const answer = hook(call);
@@ -126,7 +156,7 @@ export class AwsProxy {
  *   form fields for the EC2 query API), headers (lower-case names), auth:
  *   {accessKeyId, date, region, service, signedHeaders} | null,
  *   signature: 'valid' | 'unsigned' | 'invalid: <why>', sessionToken, status,
- *   at (Date.now() on arrival) }
+ *   at (Date.now() on arrival), doneAt (once answered) }
  */
 function record(req, raw, credentials) {
   const headers = req.headers;
@@ -158,6 +188,7 @@ function record(req, raw, credentials) {
     sessionToken: headers['x-amz-security-token'],
     status: undefined,
     at: Date.now(),
+    doneAt: undefined,
   };
 }
 

@@ -4,8 +4,10 @@
 // requests") the way docs.github.com documents them ("REST API endpoints for
 // self-hosted runners"), and it CHECKS what it is sent, so a test fails when
 // the action sends a wrong header or body rather than when a real GitHub
-// would. It keeps runners in memory, records every request, and lets a test
-// inject failures or change a runner (online, busy).
+// would. It keeps runners in memory, records every request (with when it
+// arrived and when it was answered, so a test can measure how many were in
+// flight at once), and lets a test inject failures, slow answers down, or
+// change a runner (online, busy).
 //
 // Routes, under `{basePath}` (empty for github.com, `/api/v3` to mimic GHES)
 // and `{scope}` = `/repos/{owner}/{repo}` or `/orgs/{org}`:
@@ -36,6 +38,8 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { peakOverlap } from './overlap.mjs';
 
 export const API_VERSIONS = ['2022-11-28', '2026-03-10'];
 const DOCS = 'https://docs.github.com/rest/actions/self-hosted-runners';
@@ -67,7 +71,11 @@ export class FakeGitHub {
     this.initialOnlineAfterMs = onlineAfterMs;
     /** Org runner groups; id 1 "Default" always exists. */
     this.runnerGroups = runnerGroups ?? [{ id: 1, name: 'Default', default: true, visibility: 'all' }];
-    /** Every request: {method, path, query, headers, body, status, at}. */
+    /**
+     * Every request: {method, path, query, headers, body, status, at,
+     * doneAt}; `at` when it arrived, `doneAt` when its answer was sent
+     * (Date.now()).
+     */
     this.requests = [];
     /** Failed checks, as text (should stay empty). */
     this.violations = [];
@@ -78,6 +86,7 @@ export class FakeGitHub {
     /** Secrets handed out: {kind: 'jit'|'registration', value, runnerId?, scope}. */
     this.issued = [];
     this.failures = [];
+    this.delays = [];
     this.nextRunnerId = 1000 + crypto.randomInt(90_000);
     this.server = http.createServer((req, res) => this.#handle(req, res));
   }
@@ -106,19 +115,40 @@ export class FakeGitHub {
     this.repos = new Set(this.initialRepos);
     this.issued.length = 0;
     this.failures.length = 0;
+    this.delays.length = 0;
     this.onlineAfterMs = this.initialOnlineAfterMs;
   }
 
   // --- test controls -----------------------------------------------------
 
   /**
-   * Answer matching requests with `status`/`body` instead of the normal
-   * answer (after the header checks). `path` is a RegExp or a string the
-   * path (without query, without basePath) ends with. `times` defaults to
-   * every time.
+   * Answer matching requests with `status`/`body` (and extra response
+   * `headers`, e.g. `{'retry-after': '1'}`) instead of the normal answer
+   * (after the header checks). `path` is a RegExp or a string the path
+   * (without query, without basePath) ends with; `match`, when given, is a
+   * predicate on the recorded request (`{method, path, query, headers,
+   * body}`, body parsed), e.g. `(r) => r.body?.name?.endsWith('-3')` to refuse
+   * one runner of several. `times` defaults to every time.
    */
-  fail({ method, path, status, body, times = Infinity }) {
-    this.failures.push({ method, path, status, body: body ?? { message: `injected ${status}` }, times });
+  fail({ method, path, match, status, body, headers = {}, times = Infinity }) {
+    this.failures.push({ method, path, match, status, body: body ?? { message: `injected ${status}` }, headers, times });
+  }
+
+  /**
+   * Answer matching requests (same `method`/`path`/`match` as `fail`) only
+   * `ms` milliseconds after they arrived, as a slow GitHub would; requests in
+   * the meantime are answered as usual. Injected failures are delayed too.
+   */
+  delay({ method, path, match, ms, times = Infinity }) {
+    this.delays.push({ method, path, match, ms, times });
+  }
+
+  /**
+   * The most requests that were in flight at once (arrived, not yet
+   * answered), among `requests` (default: all recorded).
+   */
+  maxInFlight(requests = this.requests) {
+    return peakOverlap(requests);
   }
 
   /** Change a runner, e.g. `setRunner(id, {status: 'online', busy: true})`. */
@@ -195,6 +225,7 @@ export class FakeGitHub {
   // --- serving ---------------------------------------------------------------
 
   async #handle(req, res) {
+    const arrived = Date.now();
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const text = Buffer.concat(chunks).toString('utf8');
@@ -208,12 +239,14 @@ export class FakeGitHub {
       body: text === '' ? undefined : parseJson(text),
       rawBody: text,
       status: undefined,
-      at: Date.now(),
+      at: arrived,
+      doneAt: undefined,
     };
     this.requests.push(entry);
     const send = (status, body, headers = {}) => {
       entry.status = status;
       entry.response = body;
+      entry.doneAt = Date.now();
       const payload = body === undefined ? '' : JSON.stringify(body);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
@@ -235,10 +268,17 @@ export class FakeGitHub {
     }
     entry.apiPath = path;
 
-    const failure = this.failures.find((f) => f.times > 0 && (!f.method || f.method === req.method) && pathMatches(f.path, path));
+    const applies = (rule) =>
+      rule.times > 0 && (!rule.method || rule.method === req.method) && pathMatches(rule.path, path) && (!rule.match || rule.match(entry));
+    const slow = this.delays.find(applies);
+    if (slow) {
+      slow.times -= 1;
+      await sleep(slow.ms);
+    }
+    const failure = this.failures.find(applies);
     if (failure) {
       failure.times -= 1;
-      return send(failure.status, failure.body);
+      return send(failure.status, failure.body, failure.headers);
     }
 
     try {

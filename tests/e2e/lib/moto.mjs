@@ -78,7 +78,11 @@
 //   with include TAGS. Unknown task -> 200 {"tasks":[], "failures":[]} (never a
 //   MISSING failure). Unknown cluster -> 400 ClusterNotFoundException. EACH
 //   DescribeTasks of a task ticks its state machine (see below): reading tasks
-//   back in a test changes what the action would see next.
+//   back in a test changes what the action would see next. It matches loosely
+//   (describe_tasks in moto/ecs/models.py): a task is returned when its ARN is
+//   an entry, or its id is a SUBSTRING of any entry, in any cluster; so
+//   `tasks: ["arn1,\n id2"]` returns both tasks. A test of how the action
+//   splits a list of tasks must check the request, not moto's answer.
 // - ListTasks {cluster, startedBy, desiredStatus, family} filters exactly
 //   (startedBy by equality); returns ARNs; does not tick the state machine.
 //   Unknown cluster -> 400 ClusterNotFoundException.
