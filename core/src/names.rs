@@ -153,7 +153,11 @@ pub fn client_token(s: &Settings, runner_id: &str, index: usize, fallback: bool)
 /// Our tags plus the user's, for RunTask `tags`. The runner-id tag holds
 /// the runner's own name (in a fleet, `{label}-{N}`: [`in_step`] finds the
 /// step's tasks by it).
-pub fn task_tags(s: &Settings, runner_name: &str) -> Vec<(String, String)> {
+pub fn task_tags(
+    s: &Settings,
+    runner_name: &str,
+    values: &crate::placeholders::Values,
+) -> Vec<(String, String)> {
     let mut tags = vec![
         (TAG_RUNNER_ID.to_string(), runner_name.to_string()),
         (TAG_REPOSITORY.to_string(), s.run.repository.clone()),
@@ -165,7 +169,11 @@ pub fn task_tags(s: &Settings, runner_name: &str) -> Vec<(String, String)> {
     // ECS allows empty tag values (GITHUB_JOB may be unset outside Actions)
     // but not empty keys; ours never have one, the user's are checked in
     // inputs.rs.
-    tags.extend(s.tags.iter().cloned());
+    tags.extend(
+        s.tags
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::placeholders::expand(v, values))),
+    );
     tags
 }
 
