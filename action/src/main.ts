@@ -15,6 +15,8 @@ const LOG: Record<Level, (message: string) => void> = {
   notice: (m) => core.notice(m),
   warning: (m) => core.warning(m),
   error: (m) => core.error(m),
+  group: (m) => core.startGroup(m),
+  endgroup: () => core.endGroup(),
 };
 
 /**

@@ -299,6 +299,12 @@ fn access_denied(service: &str, operation: &str, message: &str) -> String {
             ", and `iam:PassRole` on the task definition's task role and task execution role",
         );
     }
+    if action == "iam:PassRole" && operation == "RegisterTaskDefinition" {
+        text.push_str(
+            " (the roles of `execution-role` and `task-role`: the launching role must be \
+             allowed to pass each to ECS)",
+        );
+    }
     text.push('.');
     if message.contains("Encoded authorization failure message") {
         text.push_str(" `aws sts decode-authorization-message` explains the encoded message.");

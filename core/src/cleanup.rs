@@ -58,6 +58,10 @@ pub enum Undo {
     /// DescribeTasks of stopped tasks not yet seen STOPPED (stop mode waits
     /// for them, to say how they ended).
     WaitStopped(Vec<String>),
+    /// An old revision of a task definition ecs-runner registered:
+    /// deregister it, then delete it.
+    DeregisterTaskDefinition(String),
+    DeleteTaskDefinition(String),
 }
 
 /// What was removed and what could not be.
@@ -67,6 +71,10 @@ pub struct Report {
     pub stopped_tasks: Vec<String>,
     /// Names of the runners it deleted.
     pub deleted: Vec<String>,
+    /// Task definition revisions (`family:revision`) deregistered, and
+    /// those then deleted too.
+    pub deregistered: Vec<String>,
+    pub deleted_definitions: Vec<String>,
     /// What else it found: already stopped or gone, busy, not ours...
     pub notes: Vec<String>,
     pub problems: Vec<String>,
@@ -87,8 +95,16 @@ impl Report {
             .deleted
             .iter()
             .map(|name| format!("deleted runner {name} from GitHub"));
+        let deregistered = self.deregistered.iter().map(|td| {
+            if self.deleted_definitions.contains(td) {
+                format!("deregistered and deleted task definition {td}")
+            } else {
+                format!("deregistered task definition {td}")
+            }
+        });
         stopped
             .chain(deleted)
+            .chain(deregistered)
             .chain(self.notes.iter().cloned())
             .collect()
     }
@@ -293,6 +309,19 @@ impl Cleanup {
                 github::runners_by_name_path(&s.scope, name),
                 None,
             ),
+            Undo::DeregisterTaskDefinition(arn) => {
+                out.info(format!("Deregistering task definition {}", short_td(arn)));
+                Call::ecs(
+                    (),
+                    "DeregisterTaskDefinition",
+                    serde_json::json!({ "taskDefinition": arn }),
+                )
+            }
+            Undo::DeleteTaskDefinition(arn) => Call::ecs(
+                (),
+                "DeleteTaskDefinitions",
+                serde_json::json!({ "taskDefinitions": [arn] }),
+            ),
             Undo::ListRunners { page, .. } => Call::github(
                 (),
                 "list runners",
@@ -482,6 +511,33 @@ impl Cleanup {
                     self.after_wait_round(out, now);
                 }
             }
+            Undo::DeregisterTaskDefinition(arn) => {
+                if ok {
+                    self.report.deregistered.push(short_td(&arn).to_string());
+                    self.add(Undo::DeleteTaskDefinition(arn));
+                } else {
+                    self.report.problems.push(format!(
+                        "could not deregister task definition {} ({})",
+                        short_td(&arn),
+                        failed()
+                    ));
+                }
+            }
+            Undo::DeleteTaskDefinition(arn) => {
+                let failures = serde_json::from_str::<serde_json::Value>(&resp.body)
+                    .ok()
+                    .and_then(|v| v.get("failures")?.as_array().map(|f| !f.is_empty()))
+                    .unwrap_or(false);
+                if ok && !failures {
+                    self.report.deleted_definitions.push(short_td(&arn).to_string());
+                } else {
+                    self.report.notes.push(format!(
+                        "task definition {} is deregistered (INACTIVE) but was not deleted ({}); delete it with `aws ecs delete-task-definitions --task-definitions {arn}`",
+                        short_td(&arn),
+                        if ok { "ECS listed it under failures".to_string() } else { failed() }
+                    ));
+                }
+            }
             Undo::DeleteRunner { id, name } => match resp.status {
                 200..=299 => {
                     self.report.deleted.push(name);
@@ -580,6 +636,11 @@ impl Cleanup {
             }
         }
     }
+}
+
+/// `family:revision` of a task definition ARN.
+fn short_td(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// StopTask's reason, shown as the task's stoppedReason: what happened and

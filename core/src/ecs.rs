@@ -5,33 +5,90 @@
 use serde_json::{json, Value};
 
 /// What DescribeTaskDefinition tells us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskDefinition {
     pub arn: String,
     pub containers: Vec<String>,
     /// `awsvpc`, `bridge`, `host`, `none`; absent means `bridge` on EC2.
     pub network_mode: String,
+    /// Each container's awslogs configuration, by container name.
+    pub logs: Vec<(String, AwsLogs)>,
+    /// `runtimePlatform.cpuArchitecture` (`X86_64`, `ARM64`), if set.
+    pub cpu_architecture: String,
+    /// Seconds since the epoch.
+    pub registered_at: Option<f64>,
 }
 
+/// Where ECS sends a container's output (the awslogs log driver; ECS
+/// developer guide, "Using the awslogs log driver"): stream
+/// `{prefix}/{container}/{task id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AwsLogs {
+    pub group: String,
+    pub region: String,
+    pub prefix: String,
+}
+
+impl TaskDefinition {
+    pub fn logs_of(&self, container: &str) -> Option<&AwsLogs> {
+        self.logs
+            .iter()
+            .find(|(c, _)| c == container)
+            .map(|(_, l)| l)
+    }
+}
+
+/// DescribeTaskDefinition; with its tags for a definition the action keeps.
 pub fn describe_task_definition(task_definition: &str) -> Value {
     json!({ "taskDefinition": task_definition })
 }
 
+pub fn describe_task_definition_with_tags(task_definition: &str) -> Value {
+    json!({ "taskDefinition": task_definition, "include": ["TAGS"] })
+}
+
+/// A DescribeTaskDefinition or RegisterTaskDefinition answer.
 pub fn parse_task_definition(body: &str) -> Option<TaskDefinition> {
     let v: Value = serde_json::from_str(body).ok()?;
     let td = v.get("taskDefinition")?;
+    let containers = td
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let logs = containers
+        .iter()
+        .filter_map(|c| {
+            let lc = c.get("logConfiguration")?;
+            if lc.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
+                return None;
+            }
+            let o = lc.get("options")?;
+            Some((
+                str_of(c, "name"),
+                AwsLogs {
+                    group: str_of(o, "awslogs-group"),
+                    region: str_of(o, "awslogs-region"),
+                    prefix: str_of(o, "awslogs-stream-prefix"),
+                },
+            ))
+        })
+        .filter(|(_, l)| !l.group.is_empty())
+        .collect();
     Some(TaskDefinition {
         arn: str_of(td, "taskDefinitionArn"),
-        containers: td
-            .get("containerDefinitions")
-            .and_then(Value::as_array)
-            .map(|cs| cs.iter().map(|c| str_of(c, "name")).collect())
-            .unwrap_or_default(),
+        containers: containers.iter().map(|c| str_of(c, "name")).collect(),
         network_mode: td
             .get("networkMode")
             .and_then(Value::as_str)
             .unwrap_or("bridge")
             .to_string(),
+        logs,
+        cpu_architecture: td
+            .get("runtimePlatform")
+            .map(|r| str_of(r, "cpuArchitecture"))
+            .unwrap_or_default(),
+        registered_at: td.get("registeredAt").and_then(timestamp),
     })
 }
 
@@ -39,6 +96,7 @@ pub fn parse_task_definition(body: &str) -> Option<TaskDefinition> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Task {
     pub arn: String,
+    pub task_definition_arn: String,
     pub last_status: String,
     pub desired_status: String,
     pub stop_code: String,
@@ -209,6 +267,7 @@ fn parse_task(t: &Value) -> Task {
         .unwrap_or_default();
     Task {
         arn: str_of(t, "taskArn"),
+        task_definition_arn: str_of(t, "taskDefinitionArn"),
         last_status: str_of(t, "lastStatus"),
         desired_status: str_of(t, "desiredStatus"),
         stop_code: str_of(t, "stopCode"),

@@ -21,6 +21,7 @@ const REQUEST_TIMEOUT_MS: u64 = 30_000;
 pub enum Service {
     Ecs,
     Ec2,
+    Logs,
     GitHub,
 }
 
@@ -29,6 +30,7 @@ impl Service {
         match self {
             Service::Ecs => "ecs",
             Service::Ec2 => "ec2",
+            Service::Logs => "logs",
             Service::GitHub => "github",
         }
     }
@@ -67,6 +69,17 @@ impl<T> Call<T> {
         Call {
             tag,
             service: Service::Ecs,
+            operation,
+            method: "POST",
+            path: String::new(),
+            body: body.to_string(),
+        }
+    }
+    /// A CloudWatch Logs JSON 1.1 call.
+    pub fn logs(tag: T, operation: &'static str, body: serde_json::Value) -> Self {
+        Call {
+            tag,
+            service: Service::Logs,
             operation,
             method: "POST",
             path: String::new(),
@@ -137,6 +150,7 @@ pub struct Unfinished<T> {
 pub const MAX_IN_FLIGHT_GITHUB: usize = 10;
 pub const MAX_IN_FLIGHT_ECS: usize = 20;
 pub const MAX_IN_FLIGHT_EC2: usize = 10;
+pub const MAX_IN_FLIGHT_LOGS: usize = 10;
 /// GitHub's secondary limit on content-creating requests: "no more than 80
 /// per minute" per token. Our POSTs (generate-jitconfig,
 /// registration-token) keep to it in any 60 s window.
@@ -236,6 +250,10 @@ impl<T: Clone> Exchange<T> {
                 MAX_IN_FLIGHT_EC2.saturating_sub(self.in_flight(Service::Ec2)),
             ),
             (
+                Service::Logs,
+                MAX_IN_FLIGHT_LOGS.saturating_sub(self.in_flight(Service::Logs)),
+            ),
+            (
                 Service::GitHub,
                 if now < self.github_hold_until {
                     0
@@ -251,10 +269,9 @@ impl<T: Clone> Exchange<T> {
                 continue;
             }
             let service = e.call.service;
-            let slot = room
-                .iter_mut()
-                .find(|(s, _)| *s == service)
-                .expect("every service");
+            let Some(slot) = room.iter_mut().find(|(s, _)| *s == service) else {
+                continue; // every service has its row
+            };
             if slot.1 == 0 {
                 continue;
             }
@@ -495,6 +512,14 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
             headers.insert("content-type".into(), crate::ec2::CONTENT_TYPE.into());
             format!("{}/", s.endpoints.ec2)
         }
+        Service::Logs => {
+            headers.insert("content-type".into(), "application/x-amz-json-1.1".into());
+            headers.insert(
+                "x-amz-target".into(),
+                format!("Logs_20140328.{}", call.operation),
+            );
+            format!("{}/", s.endpoints.logs)
+        }
         Service::GitHub => {
             headers.insert("accept".into(), "application/vnd.github+json".into());
             headers.insert("authorization".into(), format!("Bearer {}", s.token));
@@ -533,7 +558,7 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
 pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
     match call.service {
         Service::GitHub => crate::github::error_message(call.operation, &s.scope, resp),
-        Service::Ecs | Service::Ec2 => aws_message(call, resp, s),
+        Service::Ecs | Service::Ec2 | Service::Logs => aws_message(call, resp, s),
     }
 }
 
@@ -552,10 +577,10 @@ fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
         return format!(
             "{what} failed: {} (is the endpoint {} reachable?)",
             resp.error.as_deref().unwrap_or("no answer"),
-            if call.service == Service::Ecs {
-                &s.endpoints.ecs
-            } else {
-                &s.endpoints.ec2
+            match call.service {
+                Service::Ecs => &s.endpoints.ecs,
+                Service::Logs => &s.endpoints.logs,
+                _ => &s.endpoints.ec2,
             }
         );
     }

@@ -27,11 +27,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::placeholders;
 use crate::protocol::Config;
 use crate::settings::{
     AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration, RunContext,
     Scope, Settings,
 };
+use crate::taskdef::{self, Arch, TaskSpec};
 
 /// Every input of action.yaml, in its order. The shell reads each with
 /// `core.getInput(name)` and passes them all in `Config::inputs`.
@@ -44,6 +46,17 @@ pub const INPUT_NAMES: &[&str] = &[
     "labels",
     "workdir",
     "context",
+    "image",
+    "cpu",
+    "memory",
+    "architecture",
+    "execution-role",
+    "task-role",
+    "log-group",
+    "efs-id",
+    "efs-path",
+    "ephemeral-storage",
+    "command",
     "task-definition",
     "cluster",
     "launch-type",
@@ -252,6 +265,8 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let cluster = p.cluster();
     let placement = p.placement();
     let capacity_fallback = p.capacity_fallback(placement.as_ref());
+    let task_spec = p.task_spec(placement.as_ref(), capacity_fallback.as_ref());
+    let fargate_reported = starting && placement.as_ref().is_some_and(uses_fargate);
     let platform_version = p.platform_version();
     let subnets = p.lookup(&SUBNETS);
     let security_groups = p.lookup(&SECURITY_GROUPS);
@@ -261,6 +276,13 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
             "Fargate tasks use the awsvpc network mode and need subnets: set `subnets` \
              (subnet ids) or `subnets-tag` (key:value to look them up by), or the \
              ECS_SUBNETS environment variable",
+        );
+    }
+    if starting && subnets == Lookup::None && task_spec.is_some() && !fargate_reported {
+        p.report(
+            "subnets",
+            "the task definition the action registers for `image` uses the awsvpc network \
+             mode and needs subnets: set `subnets` or `subnets-tag`, or ECS_SUBNETS",
         );
     }
     let assign_public_ip = p.assign_public_ip();
@@ -281,6 +303,12 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let credentials = p.credentials();
     let endpoints = p.endpoints(&region);
     let github_api_url = p.url("GITHUB_API_URL", "https://api.github.com");
+    // The runners' architecture label follows the task's when the action
+    // registers it.
+    let arch = match &task_spec {
+        Some(spec) => spec.arch.label().to_string(),
+        None => arch,
+    };
     let run = p.run_context(starting, arch);
 
     if !p.problems.is_empty() {
@@ -300,6 +328,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         cluster,
         placement: placement.unwrap_or(Placement::LaunchType(DEFAULT_LAUNCH_TYPE.into())),
         capacity_fallback,
+        task_spec,
         platform_version,
         subnets,
         security_groups,
@@ -576,6 +605,13 @@ impl<'a> Parser<'a> {
 
     fn task_definition(&mut self, name: &str, starting: bool) -> String {
         let raw = self.input("task-definition");
+        if !raw.is_empty() && !self.input("image").is_empty() {
+            self.report(
+                "task-definition",
+                "`task-definition` and `image` are both given; use your own task definition, \
+                 or `image` and let the action register one (family = `name`)",
+            );
+        }
         if raw.is_empty() {
             // Only start mode runs a task; a `name` with a '.' is fine for
             // stop and reap. An invalid `name` is reported once, as `name`.
@@ -682,6 +718,263 @@ impl<'a> Parser<'a> {
             (Some(launch), _) => launch,
             (None, Some(providers)) => Placement::CapacityProviders(providers),
             (None, None) => Placement::LaunchType(DEFAULT_LAUNCH_TYPE.to_string()),
+        })
+    }
+
+    /// `image` and its companions (`cpu`, `memory`, `architecture`,
+    /// `execution-role`, `task-role`, `log-group`, `efs-id`, `efs-path`,
+    /// `ephemeral-storage`, `command`): the task definition the action
+    /// registers. The companions without `image` are an error.
+    fn task_spec(
+        &mut self,
+        placement: Option<&Placement>,
+        fallback: Option<&Placement>,
+    ) -> Option<TaskSpec> {
+        const COMPANIONS: &[&str] = &[
+            "cpu",
+            "memory",
+            "architecture",
+            "execution-role",
+            "task-role",
+            "log-group",
+            "efs-id",
+            "efs-path",
+            "ephemeral-storage",
+            "command",
+        ];
+        let image = self.input("image");
+        if image.is_empty() {
+            for name in COMPANIONS {
+                if !self.input(name).is_empty() {
+                    self.report(
+                        name,
+                        "applies only with `image` (the task definition the action registers); \
+                         with `task-definition` set it in your task definition",
+                    );
+                }
+            }
+            return None;
+        }
+        let before = self.problems.len();
+        if image.chars().count() > 255 || image.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.report(
+                "image",
+                format!(
+                    "{} is not an image reference; use e.g. ghcr.io/actions/actions-runner:latest \
+                     (at most 255 characters, no spaces)",
+                    show(image)
+                ),
+            );
+        }
+        let number = |p: &mut Self, name: &str, what: &str| -> Option<u32> {
+            let raw = p.input(name);
+            if raw.is_empty() {
+                return None;
+            }
+            match parse_uint(raw).filter(|n| *n > 0 && *n <= u64::from(u32::MAX)) {
+                Some(n) => Some(n as u32),
+                None => {
+                    p.report(name, format!("{} is not allowed; use {what}", show(raw)));
+                    None
+                }
+            }
+        };
+        let cpu = number(
+            self,
+            "cpu",
+            "CPU units as a whole number, e.g. 1024 (1 vCPU)",
+        );
+        let memory = number(self, "memory", "MiB as a whole number, e.g. 2048");
+        let memory_given = !self.input("memory").is_empty();
+        let cpu = cpu.unwrap_or(taskdef::DEFAULT_CPU);
+        let memory = memory.unwrap_or(cpu.saturating_mul(2));
+        let fargate = placement.is_some_and(uses_fargate) || fallback.is_some_and(uses_fargate);
+        if fargate && !taskdef::fargate_size_ok(cpu, memory) {
+            let input = if memory_given { "memory" } else { "cpu" };
+            self.report(
+                input,
+                format!(
+                    "cpu {cpu} with memory {memory} is not a Fargate task size; Fargate takes {}",
+                    taskdef::fargate_sizes_words()
+                ),
+            );
+        } else if !fargate && cpu < 128 {
+            self.report(
+                "cpu",
+                format!("{cpu} is below ECS's minimum of 128 CPU units"),
+            );
+        }
+        let raw_arch = self.input("architecture");
+        let arch = match raw_arch.to_ascii_uppercase().as_str() {
+            "" | "X64" | "X86_64" | "AMD64" => Arch::X64,
+            "ARM64" | "AARCH64" => Arch::Arm64,
+            _ => {
+                self.report(
+                    "architecture",
+                    format!(
+                        "{} is not an architecture; use X64 or ARM64",
+                        show(raw_arch)
+                    ),
+                );
+                Arch::X64
+            }
+        };
+        let spot = |p: Option<&Placement>| matches!(p, Some(Placement::CapacityProviders(ps)) if ps.iter().any(|c| c.provider == "FARGATE_SPOT"));
+        if arch == Arch::Arm64 && (spot(placement) || spot(fallback)) {
+            self.report(
+                "architecture",
+                "ARM64 tasks cannot run on Fargate Spot (FARGATE_SPOT runs X86_64 only); use \
+                 FARGATE, or X64 on FARGATE_SPOT",
+            );
+        }
+        let role = |p: &mut Self, name: &str, env: &str| -> Option<String> {
+            let (raw, origin) = match (p.input(name), p.env(env)) {
+                ("", Some(v)) => (v, format!(" (from {env})")),
+                ("", None) => return None,
+                (v, _) => (v, String::new()),
+            };
+            let ok = if raw.starts_with("arn:") {
+                raw.split(':').nth(2) == Some("iam") && raw.contains(":role/")
+            } else {
+                (1..=64).contains(&raw.chars().count())
+                    && raw
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+            };
+            if !ok {
+                p.report(
+                    name,
+                    format!(
+                        "{}{origin} is not a role; use a role ARN \
+                         (arn:aws:iam::ACCOUNT:role/NAME) or a role name",
+                        show(raw)
+                    ),
+                );
+            }
+            Some(raw.to_string())
+        };
+        let execution_role = role(self, "execution-role", "ECS_EXECUTION_ROLE");
+        let task_role = role(self, "task-role", "ECS_TASK_ROLE");
+        let log_group = match self.input("log-group") {
+            "" => None,
+            g => {
+                let ok = (1..=512).contains(&g.chars().count())
+                    && g.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+                if !ok {
+                    self.report(
+                        "log-group",
+                        format!(
+                            "{} is not a log group name; use 1 to 512 letters, digits or _ - / . #",
+                            show(g)
+                        ),
+                    );
+                }
+                if execution_role.is_none() {
+                    self.report(
+                        "log-group",
+                        "needs `execution-role` (or ECS_EXECUTION_ROLE): ECS writes the runner's \
+                         logs to CloudWatch with the task execution role, which needs \
+                         logs:CreateLogStream and logs:PutLogEvents (the managed policy \
+                         AmazonECSTaskExecutionRolePolicy has them)",
+                    );
+                }
+                Some(g.to_string())
+            }
+        };
+        let efs_id = match (self.input("efs-id"), self.env("EFS_ID")) {
+            ("", Some(v)) => Some(v),
+            ("", None) => None,
+            (v, _) => Some(v),
+        };
+        let efs = match efs_id {
+            Some(id) => {
+                let ok = id.strip_prefix("fs-").is_some_and(|h| {
+                    matches!(h.len(), 8 | 17) && h.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+                if !ok {
+                    self.report(
+                        "efs-id",
+                        format!(
+                            "{} is not an EFS file system id; use fs- and 8 or 17 hex digits",
+                            show(id)
+                        ),
+                    );
+                }
+                let path = match self.input("efs-path") {
+                    "" => taskdef::DEFAULT_EFS_PATH,
+                    p => p,
+                };
+                if !path.starts_with('/')
+                    || path.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    self.report(
+                        "efs-path",
+                        format!("{} is not an absolute path in the container", show(path)),
+                    );
+                }
+                Some((id.to_string(), path.to_string()))
+            }
+            None => {
+                if !self.input("efs-path").is_empty() {
+                    self.report("efs-path", "applies only with `efs-id` (or EFS_ID)");
+                }
+                None
+            }
+        };
+        let ephemeral_storage_gib = match self.input("ephemeral-storage") {
+            "" => None,
+            raw => match parse_uint(raw).filter(|n| (21..=200).contains(n)) {
+                Some(n) if fargate => Some(n as u32),
+                Some(_) => {
+                    self.report(
+                        "ephemeral-storage",
+                        "applies to Fargate tasks only; on EC2 the instance's disk is the limit",
+                    );
+                    None
+                }
+                None => {
+                    self.report(
+                        "ephemeral-storage",
+                        format!("{} is not allowed; use whole GiB from 21 to 200", show(raw)),
+                    );
+                    None
+                }
+            },
+        };
+        let raw_command = self.input("command");
+        let command: Vec<String> = if raw_command.is_empty() {
+            vec![taskdef::DEFAULT_COMMAND.to_string()]
+        } else if raw_command.starts_with('[') {
+            match serde_json::from_str::<Vec<String>>(raw_command) {
+                Ok(words) if !words.is_empty() => words,
+                _ => {
+                    self.report(
+                        "command",
+                        format!(
+                            "{} is not a JSON array of strings; use e.g. [\"/home/runner/run.sh\"] \
+                             or words separated by spaces",
+                            show(raw_command)
+                        ),
+                    );
+                    Vec::new()
+                }
+            }
+        } else {
+            raw_command.split_whitespace().map(String::from).collect()
+        };
+        (self.problems.len() == before).then(|| TaskSpec {
+            image: image.to_string(),
+            cpu,
+            memory,
+            arch,
+            execution_role,
+            task_role,
+            log_group,
+            efs,
+            ephemeral_storage_gib,
+            command,
         })
     }
 
@@ -932,10 +1225,17 @@ impl<'a> Parser<'a> {
                 s.chars()
                     .all(|c| c.is_alphanumeric() || "+-=._:/@".contains(c))
             };
+            // Placeholders are expanded per runner; their values are
+            // letters, digits and - _ . / only, so the rest must pass.
+            if let Err(why) = placeholders::check(value) {
+                self.report("tags", format!("tag {}: {why}", show(key)));
+                continue;
+            }
+            let literal = placeholders::literal_text(value);
             if !(1..=128).contains(&key_len)
                 || value.chars().count() > 256
                 || !allowed(key)
-                || !allowed(value)
+                || !allowed(&literal)
             {
                 self.report(
                     "tags",
@@ -1018,6 +1318,8 @@ impl<'a> Parser<'a> {
                 );
             } else if vars.iter().any(|(seen, _)| seen == key) {
                 self.report("env", format!("line {number}: {key} is given twice"));
+            } else if let Err(why) = placeholders::check(value) {
+                self.report("env", format!("line {number} ({key}): {why}"));
             } else {
                 vars.push((key.to_string(), value.to_string()));
             }
@@ -1247,6 +1549,7 @@ impl<'a> Parser<'a> {
         let shared = self.url_opt("AWS_ENDPOINT_URL");
         let ecs = self.url_opt("AWS_ENDPOINT_URL_ECS");
         let ec2 = self.url_opt("AWS_ENDPOINT_URL_EC2");
+        let logs = self.url_opt("AWS_ENDPOINT_URL_LOGS");
         // cn-* regions live under amazonaws.com.cn (behaviour.md).
         let suffix = if region.starts_with("cn-") {
             "amazonaws.com.cn"
@@ -1258,7 +1561,8 @@ impl<'a> Parser<'a> {
             ecs: ecs
                 .or_else(|| shared.clone())
                 .unwrap_or_else(|| regional("ecs")),
-            ec2: ec2.or(shared).unwrap_or_else(|| regional("ec2")),
+            ec2: ec2.or(shared.clone()).unwrap_or_else(|| regional("ec2")),
+            logs: logs.or(shared).unwrap_or_else(|| regional("logs")),
         }
     }
 
@@ -1732,7 +2036,8 @@ mod tests {
             s.endpoints,
             Endpoints {
                 ecs: "https://ecs.us-west-2.amazonaws.com".into(),
-                ec2: "https://ec2.us-west-2.amazonaws.com".into()
+                ec2: "https://ec2.us-west-2.amazonaws.com".into(),
+                logs: "https://logs.us-west-2.amazonaws.com".into()
             }
         );
         assert_eq!(s.github_api_url, "https://api.github.com");
@@ -2484,6 +2789,141 @@ mod tests {
         }
     }
 
+    // ---- runners from an image ----
+
+    #[test]
+    fn image_and_its_companions_make_a_task_spec() {
+        let s = ok(&[("image", "ghcr.io/actions/actions-runner:latest")], &[]);
+        let spec = s.task_spec.expect("a spec");
+        assert_eq!((spec.cpu, spec.memory, spec.arch), (1024, 2048, Arch::X64));
+        assert_eq!(spec.command, ["/home/runner/run.sh"]);
+        assert_eq!(
+            (spec.execution_role, spec.log_group, spec.efs),
+            (None, None, None)
+        );
+        assert_eq!(
+            s.task_definition, "github-ecs-runner",
+            "the family is `name`"
+        );
+        let s = ok(
+            &[
+                ("image", "img:1"),
+                ("cpu", "2048"),
+                ("memory", "8192"),
+                ("architecture", "arm64"),
+                ("execution-role", "ecs-runner-execution"),
+                ("log-group", "/ecs-runner"),
+                ("efs-path", "/cache"),
+                ("ephemeral-storage", "50"),
+                ("command", "[\"/bin/sh\", \"-c\", \"run.sh\"]"),
+            ],
+            &[
+                ("ECS_TASK_ROLE", "arn:aws:iam::123456789012:role/task"),
+                ("EFS_ID", "fs-0123abcd"),
+            ],
+        );
+        let spec = s.task_spec.unwrap();
+        assert_eq!(
+            (spec.cpu, spec.memory, spec.arch),
+            (2048, 8192, Arch::Arm64)
+        );
+        assert_eq!(
+            spec.task_role.as_deref(),
+            Some("arn:aws:iam::123456789012:role/task")
+        );
+        assert_eq!(spec.efs, Some(("fs-0123abcd".into(), "/cache".into())));
+        assert_eq!(spec.ephemeral_storage_gib, Some(50));
+        assert_eq!(spec.command, ["/bin/sh", "-c", "run.sh"]);
+        assert_eq!(s.run.arch, "ARM64", "the label follows the task");
+        let words = ok(&[("image", "img"), ("command", "/bin/run  --once")], &[]);
+        assert_eq!(words.task_spec.unwrap().command, ["/bin/run", "--once"]);
+    }
+
+    #[test]
+    fn image_input_errors_name_the_input_and_what_is_allowed() {
+        let p = only(&[("image", "img"), ("task-definition", "td")], &[]);
+        says(&p, &["`task-definition` and `image`"]);
+        let p = only(&[("image", "img"), ("memory", "1000")], &[]);
+        assert_eq!(p.input, "memory");
+        says(
+            &p,
+            &[
+                "cpu 1024 with memory 1000",
+                "cpu 1024: memory 2048 to 8192 in steps of 1024",
+            ],
+        );
+        let p = only(&[("image", "img"), ("cpu", "300")], &[]);
+        assert_eq!(p.input, "cpu");
+        let p = only(&[("image", "img"), ("log-group", "/x")], &[]);
+        assert_eq!(p.input, "log-group");
+        says(&p, &["execution-role", "ECS_EXECUTION_ROLE"]);
+        let p = only(
+            &[
+                ("image", "img"),
+                ("architecture", "ARM64"),
+                ("capacity-provider-strategy", "FARGATE_SPOT:1"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "architecture");
+        says(&p, &["Fargate Spot"]);
+        let p = only(&[("image", "img"), ("architecture", "mips")], &[]);
+        says(&p, &["'mips'", "X64 or ARM64"]);
+        let p = only(&[("cpu", "1024")], &[]);
+        assert_eq!(p.input, "cpu");
+        says(&p, &["only with `image`"]);
+        let p = only(
+            &[("image", "img"), ("execution-role", "arn:aws:s3:::bucket")],
+            &[],
+        );
+        assert_eq!(p.input, "execution-role");
+        let p = only(&[("image", "img"), ("efs-id", "efs-1")], &[]);
+        assert_eq!(p.input, "efs-id");
+        let p = only(&[("image", "img"), ("efs-path", "/x")], &[]);
+        says(&p, &["only with `efs-id`"]);
+        let p = only(&[("image", "img"), ("ephemeral-storage", "10")], &[]);
+        says(&p, &["'10'", "21 to 200"]);
+        let p = only(
+            &[
+                ("image", "img"),
+                ("ephemeral-storage", "30"),
+                ("launch-type", "EC2"),
+                ("subnets", ""),
+            ],
+            &[],
+        );
+        says(&p, &["Fargate tasks only"]);
+        let p = only(&[("image", "img"), ("command", "[1]")], &[]);
+        says(&p, &["JSON array of strings"]);
+        let p = only(&[("image", "my image")], &[]);
+        assert_eq!(p.input, "image");
+    }
+
+    #[test]
+    fn placeholders_in_env_and_tags_are_checked() {
+        let s = ok(
+            &[
+                ("env", "A=/c/{runner_name}"),
+                ("tags", "r={runner_name},i={index}"),
+            ],
+            &[],
+        );
+        assert_eq!(s.env, [("A".to_string(), "/c/{runner_name}".to_string())]);
+        assert_eq!(s.tags[1], ("i".to_string(), "{index}".to_string()));
+        let p = only(&[("env", "A={nope}")], &[]);
+        assert_eq!(p.input, "env");
+        says(
+            &p,
+            &[
+                "unknown placeholder {nope}",
+                "{runner_name}, {runner_id}, {index}, {run_id}",
+            ],
+        );
+        let p = only(&[("tags", "r={runner")], &[]);
+        assert_eq!(p.input, "tags");
+        says(&p, &["without its '}'"]);
+    }
+
     // ---- fleets ----
 
     #[test]
@@ -2668,7 +3108,8 @@ mod tests {
             s.endpoints,
             Endpoints {
                 ecs: "http://127.0.0.1:5000".into(),
-                ec2: "http://127.0.0.1:5000".into()
+                ec2: "http://127.0.0.1:5000".into(),
+                logs: "http://127.0.0.1:5000".into()
             }
         );
         let s = ok(
@@ -2682,9 +3123,12 @@ mod tests {
             s.endpoints,
             Endpoints {
                 ecs: "https://ecs.local".into(),
-                ec2: "http://127.0.0.1:5000".into()
+                ec2: "http://127.0.0.1:5000".into(),
+                logs: "http://127.0.0.1:5000".into()
             }
         );
+        let s = ok(&[], &[("AWS_ENDPOINT_URL_LOGS", "http://127.0.0.1:4999")]);
+        assert_eq!(s.endpoints.logs, "http://127.0.0.1:4999");
         let s = ok(&[], &[("AWS_ENDPOINT_URL_EC2", "http://localhost:4566")]);
         assert_eq!(s.endpoints.ec2, "http://localhost:4566");
         assert_eq!(s.endpoints.ecs, "https://ecs.us-west-2.amazonaws.com");

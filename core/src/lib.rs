@@ -15,9 +15,11 @@ pub mod ecs;
 pub mod exchange;
 pub mod github;
 pub mod inputs;
+pub mod logs;
 pub mod machine;
 pub mod names;
 pub mod outbox;
+pub mod placeholders;
 pub mod protocol;
 pub mod reap;
 pub mod retry;
@@ -26,6 +28,7 @@ pub mod sigv4;
 pub mod start;
 pub mod stop;
 pub mod summary;
+pub mod taskdef;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

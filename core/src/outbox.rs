@@ -53,6 +53,14 @@ impl Outbox {
     pub fn warning(&mut self, m: impl Into<String>) {
         self.push(Level::Warning, m)
     }
+    /// A collapsed group: its title, then each line.
+    pub fn group(&mut self, title: impl Into<String>, lines: &[String]) {
+        self.push(Level::Group, title);
+        for line in lines {
+            self.push(Level::Info, line.clone());
+        }
+        self.push(Level::EndGroup, "");
+    }
     /// Detail: shown with `debug: true`, else only under the runner's step
     /// debug logging.
     pub fn detail(&mut self, m: impl Into<String>) {

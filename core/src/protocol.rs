@@ -76,6 +76,10 @@ pub enum Level {
     Notice,
     Warning,
     Error,
+    /// Starts a collapsed group titled `message` (`core.startGroup`); the
+    /// lines up to the next [`Level::EndGroup`] go in it.
+    Group,
+    EndGroup,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

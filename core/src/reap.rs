@@ -22,6 +22,7 @@ use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::settings::Scope;
 use crate::settings::Settings;
 use crate::summary;
+use crate::taskdef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -29,6 +30,9 @@ pub enum Op {
     DescribeTasks,
     ListRunners,
     WorkflowRun,
+    /// The family's ACTIVE revisions, then each older one with its tags.
+    ListTaskDefinitions,
+    DescribeTaskDefinition,
     Remove(Undo),
 }
 
@@ -55,6 +59,11 @@ pub struct Reap {
     /// (what, name, result) rows for the summary.
     rows: Vec<(String, String, String)>,
     cleanup: Option<Cleanup>,
+    /// The family's ACTIVE revisions (ARNs), and the older ones that
+    /// ecs-runner registered, each with its registration time (epoch s).
+    revisions: Vec<String>,
+    old_revisions: Vec<(String, Option<f64>)>,
+    describing_revisions: usize,
 }
 
 impl Reap {
@@ -72,6 +81,9 @@ impl Reap {
             runs: Default::default(),
             rows: Vec::new(),
             cleanup: None,
+            revisions: Vec::new(),
+            old_revisions: Vec::new(),
+            describing_revisions: 0,
             s,
         }
     }
@@ -168,6 +180,9 @@ impl Reap {
         if call.tag == Op::WorkflowRun {
             return self.on_workflow_run(now, &call, &resp);
         }
+        if call.tag == Op::DescribeTaskDefinition {
+            return self.on_revision(now, &call, &resp);
+        }
         if !(200..300).contains(&resp.status) {
             let message = failure_message(&call, &resp, &self.s);
             return Next::Failed {
@@ -211,8 +226,83 @@ impl Reap {
                     self.next_run(now)
                 }
             }
-            Op::WorkflowRun | Op::Remove(_) => self.advance(now),
+            Op::ListTaskDefinitions => {
+                let Some((arns, token)) = taskdef::parse_list(&resp.body) else {
+                    return self.unreadable("ECS ListTaskDefinitions");
+                };
+                self.revisions.extend(arns);
+                match token {
+                    Some(t) => self.list_task_definitions(now, Some(&t)),
+                    None => self.describe_revisions(now),
+                }
+            }
+            Op::WorkflowRun | Op::DescribeTaskDefinition | Op::Remove(_) => self.advance(now),
         }
+    }
+
+    /// The ACTIVE revisions of the family, a page at a time.
+    fn list_task_definitions(&mut self, now: Millis, token: Option<&str>) -> Next {
+        let call = Call::ecs(
+            Op::ListTaskDefinitions,
+            "ListTaskDefinitions",
+            taskdef::list_body(self.family(), token),
+        );
+        self.send(now, call)
+    }
+
+    /// The task definition family reap keeps tidy: `task-definition`'s, else
+    /// `name` (the family the action registers with `image`).
+    fn family(&self) -> &str {
+        let td = self.s.task_definition.rsplit('/').next().unwrap_or("");
+        td.split(':').next().unwrap_or(td)
+    }
+
+    /// Every revision but the latest, with its tags, all at once.
+    fn describe_revisions(&mut self, now: Millis) -> Next {
+        let family = self.family().to_string();
+        let mut ours: Vec<(String, u64)> = self
+            .revisions
+            .iter()
+            .filter_map(|a| taskdef::family_revision(a).map(|(f, r)| (f.to_string(), r, a)))
+            .filter(|(f, _, _)| *f == family)
+            .map(|(_, r, a)| (a.clone(), r))
+            .collect();
+        ours.sort_by_key(|(_, r)| *r);
+        ours.pop(); // the latest stays, whatever its age
+        for (arn, _) in ours {
+            self.describing_revisions += 1;
+            self.ex.submit(Call::ecs(
+                Op::DescribeTaskDefinition,
+                "DescribeTaskDefinition",
+                ecs::describe_task_definition_with_tags(&arn),
+            ));
+        }
+        if self.describing_revisions == 0 {
+            return self.decide(now);
+        }
+        self.advance(now)
+    }
+
+    fn on_revision(&mut self, now: Millis, call: &Call<Op>, resp: &HttpResponse) -> Next {
+        self.describing_revisions = self.describing_revisions.saturating_sub(1);
+        if (200..300).contains(&resp.status) {
+            // Only revisions ecs-runner registered carry the spec tag.
+            if let (Some(td), Some(_)) = (
+                ecs::parse_task_definition(&resp.body),
+                taskdef::spec_tag(&resp.body),
+            ) {
+                self.old_revisions.push((td.arn, td.registered_at));
+            }
+        } else {
+            self.out.warning(format!(
+                "Cannot look at an old task definition revision: {}",
+                failure_message(call, resp, &self.s)
+            ));
+        }
+        if self.describing_revisions == 0 {
+            return self.decide(now);
+        }
+        self.advance(now)
     }
 
     fn unreadable(&self, what: &str) -> Next {
@@ -281,7 +371,7 @@ impl Reap {
             self.run_queue = Some(ids);
         }
         let Scope::Repo { owner, repo } = self.s.scope.clone() else {
-            return self.decide(now);
+            return self.list_task_definitions(now, None);
         };
         match self.run_queue.as_mut().and_then(Vec::pop) {
             Some(id) => {
@@ -289,7 +379,7 @@ impl Reap {
                 let call = Call::github(Op::WorkflowRun, "get workflow run", "GET", path, None);
                 self.send(now, call)
             }
-            None => self.decide(now),
+            None => self.list_task_definitions(now, None),
         }
     }
 
@@ -431,6 +521,27 @@ impl Reap {
                 "runner".into(),
                 r.name.clone(),
                 format!("{}: {why}", self.verb(verdict, "delete")),
+            ));
+        }
+        self.old_revisions.sort_by(|a, b| a.0.cmp(&b.0));
+        for (arn, registered) in &self.old_revisions {
+            let age = registered.map(|r| (now as f64 / 1000.0 - r).max(0.0) as u64 / 60);
+            let (verdict, why) = match age {
+                Some(a) if a >= max => (true, format!("not the latest, registered {a} min ago")),
+                Some(a) => (
+                    false,
+                    format!("not the latest, registered {a} min ago (younger than max-age)"),
+                ),
+                None if max == 0 => (true, "not the latest".to_string()),
+                None => (false, "ECS gave no registration time".to_string()),
+            };
+            if verdict {
+                todo.push(Undo::DeregisterTaskDefinition(arn.clone()));
+            }
+            self.rows.push((
+                "task definition".into(),
+                arn.rsplit('/').next().unwrap_or(arn).to_string(),
+                format!("{}: {why}", self.verb(verdict, "deregister and delete")),
             ));
         }
         if self.rows.is_empty() {

@@ -78,6 +78,8 @@ pub struct AwsCredentials {
 pub struct Endpoints {
     pub ecs: String,
     pub ec2: String,
+    /// CloudWatch Logs (`AWS_ENDPOINT_URL_LOGS`), for the runner's log tail.
+    pub logs: String,
 }
 
 /// Facts about the workflow run, from the `GITHUB_*` / `RUNNER_*` environment.
@@ -116,6 +118,10 @@ pub struct Settings {
     /// `capacity-fallback`: where runners go that `placement` has no
     /// capacity for.
     pub capacity_fallback: Option<Placement>,
+    /// `image` and its companions: the task definition the action registers
+    /// (family `task_definition`, which is `name`); None with a
+    /// `task-definition` of the user's.
+    pub task_spec: Option<crate::taskdef::TaskSpec>,
     pub platform_version: Option<String>,
     pub subnets: Lookup,
     pub security_groups: Lookup,

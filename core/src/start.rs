@@ -31,11 +31,14 @@ use crate::ec2;
 use crate::ecs::{self, Task, TaskDefinition};
 use crate::exchange::{self, failure_message, Call, Exchange, Unfinished};
 use crate::github;
+use crate::logs;
 use crate::names;
 use crate::outbox::Outbox;
+use crate::placeholders;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::settings::{Lookup, Placement, Registration, Settings};
 use crate::summary;
+use crate::taskdef;
 
 /// ECS may not list a task it just started for a short while (RunTask is
 /// eventually consistent; ECS API reference, DescribeTasks).
@@ -68,6 +71,11 @@ pub enum Op {
     DescribeTasks(Vec<usize>),
     ContainerInstances(usize),
     Instances(usize),
+    /// Register the task definition of `image` (its content changed, or
+    /// the family is new).
+    RegisterTaskDefinition,
+    /// The last lines of launch `i`'s runner log (a failed start).
+    LogTail(usize),
     /// Whether launch `i`'s runner is online (a single runner).
     RunnerStatus(usize),
     /// A page of the runner listing (a fleet waiting to be online).
@@ -107,6 +115,11 @@ struct Launch {
     online: bool,
     /// Started (or being started) on `capacity-fallback`.
     on_fallback: bool,
+    /// Its runner's log is worth showing (its start failed after its task
+    /// started), and what was found: the lines, or why there are none.
+    wants_tail: bool,
+    log_tail: Option<Vec<String>>,
+    log_note: Option<String>,
 }
 
 impl Launch {
@@ -155,6 +168,8 @@ pub struct Start {
     cleanup: Option<Cleanup>,
     /// Why the start failed: one entry per runner (or for the step).
     failures: Vec<String>,
+    /// With `image`: the task definition's content and its digest.
+    td_content: Option<(Value, String)>,
 }
 
 impl Start {
@@ -179,10 +194,19 @@ impl Start {
                 ip: String::new(),
                 online: false,
                 on_fallback: false,
+                wants_tail: false,
+                log_tail: None,
+                log_note: None,
             })
             .collect();
+        let td_content = s.task_spec.as_ref().map(|spec| {
+            let content = taskdef::content(&s, spec);
+            let digest = taskdef::digest(&content);
+            (content, digest)
+        });
         Start {
             out,
+            td_content,
             ex: Exchange::new(random),
             label,
             launches,
@@ -249,10 +273,16 @@ impl Start {
             self.s.cluster,
             self.s.region
         ));
+        // With `image`, the family's latest ACTIVE revision and its tags: is
+        // it the content asked for?
+        let describe = match &self.td_content {
+            Some(_) => ecs::describe_task_definition_with_tags(&self.s.task_definition),
+            None => ecs::describe_task_definition(&self.s.task_definition),
+        };
         self.ex.submit(Call::ecs(
             Op::TaskDefinition,
             "DescribeTaskDefinition",
-            ecs::describe_task_definition(&self.s.task_definition),
+            describe,
         ));
         match &self.s.subnets {
             Lookup::Tag { .. } => self.lookup(Op::Subnets, None),
@@ -288,6 +318,11 @@ impl Start {
         }
         if now >= self.deadline {
             return self.timed_out(now);
+        }
+        if self.stage == Stage::WaitOnline && self.next_poll.is_none() && self.describing == 0 {
+            // While waiting for GitHub, keep an eye on the tasks too: a
+            // runner that exits stops its task long before the timeout.
+            self.next_poll = Some(now + OLD_POLL_MS);
         }
         if self.next_poll.is_some_and(|t| t <= now) && self.describing == 0 {
             self.describe_pending(now);
@@ -373,6 +408,9 @@ impl Start {
             }
             return;
         }
+        if let Op::LogTail(i) = call.tag {
+            return self.on_log_tail(i, &resp);
+        }
         if self.cleanup.is_some() {
             return self.after_failure(&call, &resp);
         }
@@ -381,6 +419,14 @@ impl Start {
             return; // a bridge-mode task went on without it
         }
         if !(200..300).contains(&resp.status) {
+            if call.tag == Op::TaskDefinition && self.td_content.is_some() && family_missing(&resp)
+            {
+                self.out.info(format!(
+                    "Task definition family {} does not exist yet: registering it",
+                    self.s.task_definition
+                ));
+                return self.register_task_definition();
+            }
             let message = failure_message(&call, &resp, &self.s);
             return match call.tag {
                 Op::Jit(i) | Op::RegistrationToken(i) | Op::RunTask(i) => {
@@ -401,6 +447,21 @@ impl Start {
         }
         match call.tag {
             Op::TaskDefinition => self.on_task_definition(now, &resp.body),
+            Op::RegisterTaskDefinition => match ecs::parse_task_definition(&resp.body) {
+                Some(td) => {
+                    self.out.info(format!(
+                        "Registered task definition {} for image {}",
+                        short_td(&td.arn),
+                        self.s
+                            .task_spec
+                            .as_ref()
+                            .map(|t| t.image.as_str())
+                            .unwrap_or("")
+                    ));
+                    self.use_task_definition(now, td)
+                }
+                None => self.fail(now, "ECS RegisterTaskDefinition: unreadable answer".into()),
+            },
             Op::Subnets | Op::SecurityGroups => self.on_lookup_page(now, &call.tag, &resp.body),
             Op::Jit(i) => self.on_jit(now, i, &resp.body),
             Op::RegistrationToken(i) => self.on_registration_token(now, i, &resp.body),
@@ -435,7 +496,7 @@ impl Start {
             }
             Op::RunnerStatus(i) => self.on_runner_status(now, i, &resp.body),
             Op::RunnerList(page) => self.on_runner_list(now, page, &resp.body),
-            Op::Undo(_) => {}
+            Op::Undo(_) | Op::LogTail(_) => {}
         }
     }
 
@@ -509,6 +570,50 @@ impl Start {
         let Some(td) = ecs::parse_task_definition(body) else {
             return self.fail(now, "ECS DescribeTaskDefinition: unreadable answer".into());
         };
+        if let Some((_, digest)) = &self.td_content {
+            // Ours and unchanged: reuse it. Two jobs racing may both
+            // register a revision; both are fine.
+            match taskdef::spec_tag(body) {
+                Some(tag) if &tag == digest => self.out.info(format!(
+                    "Task definition {} is up to date (spec {})",
+                    short_td(&td.arn),
+                    &digest[..12]
+                )),
+                _ => {
+                    self.out.info(format!(
+                        "Task definition {} differs from the inputs: registering a new revision",
+                        short_td(&td.arn)
+                    ));
+                    return self.register_task_definition();
+                }
+            }
+        }
+        self.use_task_definition(now, td)
+    }
+
+    fn register_task_definition(&mut self) {
+        let Some((content, digest)) = &self.td_content else {
+            return;
+        };
+        let body = taskdef::register_body(content, digest);
+        self.ex.submit(Call::ecs(
+            Op::RegisterTaskDefinition,
+            "RegisterTaskDefinition",
+            body,
+        ));
+    }
+
+    /// The task definition to run is known: check it suits, then go on.
+    fn use_task_definition(&mut self, now: Millis, td: TaskDefinition) {
+        // A definition of the user's that names its architecture: the
+        // runners' label follows it.
+        if self.td_content.is_none() {
+            match td.cpu_architecture.as_str() {
+                "ARM64" => self.s.run.arch = "ARM64".into(),
+                "X86_64" => self.s.run.arch = "X64".into(),
+                _ => {}
+            }
+        }
         let chosen = match &self.s.container_name {
             Some(name) if td.containers.iter().any(|c| c == name) => name.clone(),
             Some(name) => {
@@ -749,23 +854,46 @@ impl Start {
         }
     }
 
+    /// Launch `i`'s values of the `env` and `tags` placeholders.
+    fn placeholder_values(&self, i: usize) -> placeholders::Values {
+        placeholders::Values {
+            runner_name: self.launches[i].name.clone(),
+            runner_id: self.label.clone(),
+            index: i + 1,
+            run_id: self.s.run.run_id.clone(),
+            run_attempt: self.s.run.run_attempt.clone(),
+            job: self.s.run.job.clone(),
+            repository: self.s.run.repository.clone(),
+        }
+    }
+
     fn run_task_body(&self, i: usize) -> Value {
         let s = &self.s;
         let l = &self.launches[i];
+        let values = self.placeholder_values(i);
         let environment: Vec<Value> = l
             .credential_env
             .iter()
-            .chain(s.env.iter())
             .map(|(k, v)| json!({ "name": k, "value": v }))
+            .chain(
+                s.env
+                    .iter()
+                    .map(|(k, v)| json!({ "name": k, "value": placeholders::expand(v, &values) })),
+            )
             .collect();
         let mut body = json!({
             "cluster": s.cluster,
-            "taskDefinition": s.task_definition,
+            "taskDefinition": match (&self.td_content, &self.task_definition) {
+                // The revision that was checked or registered, not whatever
+                // is latest by the time RunTask arrives.
+                (Some(_), Some(td)) => td.arn.clone(),
+                _ => s.task_definition.clone(),
+            },
             "count": 1,
             "startedBy": names::started_by(s),
             "clientToken": names::client_token(s, &self.label, l.index, l.on_fallback),
             "overrides": { "containerOverrides": [ { "name": self.container, "environment": environment } ] },
-            "tags": names::task_tags(s, &l.name)
+            "tags": names::task_tags(s, &l.name, &values)
                 .into_iter()
                 .map(|(k, v)| json!({ "key": k, "value": v }))
                 .collect::<Vec<_>>(),
@@ -924,11 +1052,18 @@ impl Start {
         };
     }
 
-    /// DescribeTasks of every pending task, 100 per call.
+    /// A task to look at: not yet RUNNING, or (waiting for GitHub) its
+    /// runner not yet online.
+    fn watched(&self, i: usize) -> bool {
+        let l = &self.launches[i];
+        l.pending() || (self.stage == Stage::WaitOnline && l.task.is_some() && !l.online)
+    }
+
+    /// DescribeTasks of every watched task, 100 per call.
     fn describe_pending(&mut self, _now: Millis) {
         self.next_poll = None;
         let pending: Vec<usize> = (0..self.launches.len())
-            .filter(|i| self.launches[*i].pending())
+            .filter(|i| self.watched(*i))
             .collect();
         for chunk in pending.chunks(DESCRIBE_MAX) {
             let arns: Vec<String> = chunk.iter().map(|i| self.launches[*i].task_arn()).collect();
@@ -952,8 +1087,8 @@ impl Start {
             if self.cleanup.is_some() {
                 return;
             }
-            if !self.launches[i].pending() {
-                continue; // fell back to other capacity meanwhile
+            if !self.watched(i) {
+                continue; // fell back to other capacity, or came online
             }
             self.launches[i].looked = true;
             let arn = self.launches[i].task_arn();
@@ -995,6 +1130,17 @@ impl Start {
                 };
                 self.say(line);
             }
+            if task.is_stopping() && self.launches[i].running_after_ms.is_some() {
+                let msg = format!(
+                    "Task {} of runner {} stopped while waiting for the runner to come online: {}.",
+                    task.id(),
+                    self.launches[i].name,
+                    task.ending()
+                );
+                self.launches[i].task = Some(task);
+                self.launches[i].wants_tail = true;
+                return self.fail(now, msg);
+            }
             if task.is_stopping() {
                 let status = task.last_status.clone();
                 let mut msg = format!(
@@ -1010,12 +1156,13 @@ impl Start {
                 if short_of_capacity && self.fall_back(now, i, &msg) {
                     continue;
                 }
+                self.launches[i].wants_tail = true;
                 return self.fail_runner(now, i, msg, false);
             }
             let running = task.last_status == "RUNNING";
             let l = &mut self.launches[i];
             l.task = Some(task);
-            if running {
+            if running && l.running_after_ms.is_none() {
                 l.running_after_ms = Some(since);
                 self.locate(i);
             }
@@ -1198,6 +1345,9 @@ impl Start {
         let timeout = self.s.timeout_s;
         let msg = match self.stage {
             Stage::WaitOnline => {
+                for l in self.launches.iter_mut().filter(|l| !l.online) {
+                    l.wants_tail = true;
+                }
                 let late: Vec<&str> = self
                     .launches
                     .iter()
@@ -1318,6 +1468,85 @@ impl Start {
         }
         let reason = self.failures.first().cloned().unwrap_or_default();
         self.cleanup = Some(Cleanup::new(&reason, todo, false, cancelled));
+        self.fetch_log_tails();
+    }
+
+    /// The last lines of each failed runner's own log, when its container
+    /// logs to CloudWatch (the task definition's awslogs configuration):
+    /// fetched while the cleanup runs.
+    fn fetch_log_tails(&mut self) {
+        for i in 0..self.launches.len() {
+            let l = &self.launches[i];
+            let (Some(task), true) = (&l.task, l.wants_tail) else {
+                continue;
+            };
+            let logs = self
+                .task_definition
+                .as_ref()
+                .and_then(|td| td.logs_of(&self.container));
+            let Some(logs) = logs else {
+                self.launches[i].log_note = Some(format!(
+                    "The runner container {} does not log to CloudWatch, so its output cannot be shown here: give it an awslogs log configuration (with `image`: set `log-group`).",
+                    self.container
+                ));
+                continue;
+            };
+            if !logs.region.is_empty() && logs.region != self.s.region {
+                self.launches[i].log_note = Some(format!(
+                    "The runner logs to {} in {}, not {}: read it there (stream {}).",
+                    logs.group,
+                    logs.region,
+                    self.s.region,
+                    logs::stream(logs, &self.container, task.id())
+                ));
+                continue;
+            }
+            let stream = logs::stream(logs, &self.container, task.id());
+            let body = logs::get_log_events(&logs.group, &stream);
+            self.ex
+                .submit(Call::logs(Op::LogTail(i), "GetLogEvents", body));
+        }
+    }
+
+    /// A log tail came back: keep the lines, or one sentence on why there
+    /// are none (never a second failure).
+    fn on_log_tail(&mut self, i: usize, resp: &HttpResponse) {
+        let logs = self
+            .task_definition
+            .as_ref()
+            .and_then(|td| td.logs_of(&self.container))
+            .cloned()
+            .unwrap_or_default();
+        let stream = logs::stream(&logs, &self.container, self.launches[i].task_id());
+        let region = self.s.region.clone();
+        let l = &mut self.launches[i];
+        if (200..300).contains(&resp.status) {
+            match logs::parse_events(&resp.body) {
+                Some(lines) if !lines.is_empty() => l.log_tail = Some(lines),
+                _ => {
+                    l.log_note = Some(format!(
+                        "The runner's log stream {stream} in {} has no lines yet.",
+                        logs.group
+                    ))
+                }
+            }
+            return;
+        }
+        let err = crate::aws_error::parse(resp);
+        l.log_note = Some(match err.code.as_str() {
+            "AccessDeniedException" | "AccessDenied" => format!(
+                "The runner's log cannot be shown: the credentials may not call logs:GetLogEvents on log group {}. Allow `logs:GetLogEvents` on arn:aws:logs:{region}:*:log-group:{}:* to see the runner's output here.",
+                logs.group, logs.group
+            ),
+            "ResourceNotFoundException" => format!(
+                "The runner wrote no log: there is no stream {stream} in log group {} (the container may never have started).",
+                logs.group
+            ),
+            _ => format!(
+                "The runner's log could not be read ({}: {}).",
+                err.code, err.message
+            ),
+        });
     }
 
     /// The step's outputs. `runner_id` is the label; the single-value
@@ -1472,12 +1701,46 @@ impl Start {
                 self.out.warning(format!("Cleanup: {p}"));
             }
         }
+        let mut md = summary::table(&self.s, &self.rows("failed"), Some(&message));
+        for l in &self.launches {
+            if let Some(lines) = &l.log_tail {
+                let title = format!(
+                    "Runner {}: the last {} lines of its log (task {})",
+                    l.name,
+                    lines.len(),
+                    l.task_id()
+                );
+                self.out.group(title.clone(), lines);
+                md.push_str(&summary::details(&title, lines));
+            }
+            if let Some(note) = &l.log_note {
+                self.out.info(note.clone());
+                md.push_str(&format!("\n{note}\n"));
+            }
+        }
         Next::Failed {
-            summary: summary::table(&self.s, &self.rows("failed"), Some(&message)),
+            summary: md,
             outputs: self.outputs(),
             message,
         }
     }
+}
+
+/// Whether a DescribeTaskDefinition failure says the family has no ACTIVE
+/// revision (ECS answers ClientException "Unable to describe task
+/// definition.").
+fn family_missing(resp: &HttpResponse) -> bool {
+    let err = crate::aws_error::parse(resp);
+    err.code == "ClientException"
+        && err
+            .message
+            .to_ascii_lowercase()
+            .contains("unable to describe task definition")
+}
+
+/// `family:revision` of a task definition ARN.
+fn short_td(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// "tag `key:value`" for messages.

@@ -96,3 +96,15 @@ pub fn list(s: &Settings, heading: &str, rows: &[(String, String, String)]) -> S
     ));
     md
 }
+
+/// A collapsed block of lines (a runner's log) for the summary.
+pub fn details(title: &str, lines: &[String]) -> String {
+    let mut md = format!("\n<details><summary>{}</summary>\n\n```\n", cell(title));
+    for line in lines {
+        // A fence inside the log would end the block early.
+        md.push_str(&line.replace("```", "` ` `"));
+        md.push('\n');
+    }
+    md.push_str("```\n\n</details>\n");
+    md
+}

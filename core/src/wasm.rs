@@ -58,7 +58,8 @@ export interface HttpResponse {
   error?: string;
 }
 
-export type Level = "debug" | "info" | "notice" | "warning" | "error";
+/** "group" starts a collapsed group titled by the message; "endgroup" ends it. */
+export type Level = "debug" | "info" | "notice" | "warning" | "error" | "group" | "endgroup";
 
 export interface Log {
   level: Level;

@@ -37,6 +37,7 @@ pub fn settings() -> Settings {
         cluster: "runners".into(),
         placement: Placement::LaunchType("FARGATE".into()),
         capacity_fallback: None,
+        task_spec: None,
         platform_version: None,
         subnets: Lookup::Tag {
             key: "placement".into(),
@@ -68,6 +69,7 @@ pub fn settings() -> Settings {
         endpoints: Endpoints {
             ecs: "http://127.0.0.1:5000".into(),
             ec2: "http://127.0.0.1:5000".into(),
+            logs: "http://127.0.0.1:5000".into(),
         },
         github_api_url: "http://127.0.0.1:6000".into(),
         run: RunContext {
@@ -86,7 +88,12 @@ pub fn settings() -> Settings {
 /// `github:POST /repos/octo/app/actions/runners/generate-jitconfig`.
 pub fn op(r: &HttpRequest) -> String {
     if let Some(t) = r.headers.get("x-amz-target") {
-        return format!("ecs:{}", t.rsplit('.').next().unwrap());
+        let service = if t.starts_with("Logs_") {
+            "logs"
+        } else {
+            "ecs"
+        };
+        return format!("{service}:{}", t.rsplit('.').next().unwrap());
     }
     if let Some(a) = r.body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return format!("ec2:{a}");
@@ -144,6 +151,8 @@ pub fn service(r: &HttpRequest) -> &'static str {
     let o = op(r);
     if o.starts_with("ecs:") {
         "ecs"
+    } else if o.starts_with("logs:") {
+        "logs"
     } else if o.starts_with("ec2:") {
         "ec2"
     } else {
@@ -179,6 +188,10 @@ pub struct World {
     /// Runners registered by generate-jitconfig: (id, name).
     pub registered: Vec<(u64, String)>,
     tasks_started: usize,
+    /// Task definition ARNs ListTaskDefinitions lists (RegisterTaskDefinition
+    /// adds to them), and what was registered, with its tags.
+    pub revisions: Vec<String>,
+    pub registered_definitions: Vec<(Value, Value)>,
     /// The tags RunTask gave each task it started.
     task_tags: HashMap<String, Value>,
     /// Latency per operation (default 100 ms).
@@ -211,6 +224,8 @@ impl Default for World {
             registered: Vec::new(),
             tasks_started: 0,
             task_tags: HashMap::new(),
+            revisions: Vec::new(),
+            registered_definitions: Vec::new(),
             latency: HashMap::new(),
             max_in_flight: HashMap::new(),
             headers: HashMap::new(),
@@ -338,6 +353,10 @@ impl World {
         let runners = "github:GET /repos/octo/app/actions/runners/";
         let deletes = "github:DELETE /repos/octo/app/actions/runners/";
         match name {
+            "ecs:DescribeTaskDefinition" if !self.registered_definitions.is_empty() => {
+                let (td, tags) = self.registered_definitions.last().unwrap().clone();
+                Reply::ok(json!({"taskDefinition": td, "tags": tags}))
+            }
             "ecs:DescribeTaskDefinition" => Reply::ok(json!({"taskDefinition": {
                 "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/gh-runner:3",
                 "networkMode": self.network_mode,
@@ -381,6 +400,23 @@ impl World {
                 }
                 Reply::ok(json!({"tasks": tasks, "failures": []}))
             }
+            "ecs:ListTaskDefinitions" => Reply::ok(json!({"taskDefinitionArns": self.revisions.clone()})),
+            "ecs:RegisterTaskDefinition" => {
+                let mut td = json_body(r);
+                let family = td["family"].as_str().unwrap_or("x").to_string();
+                let revision = self.revisions.len() + 1;
+                let arn = format!("arn:aws:ecs:us-west-2:123456789012:task-definition/{family}:{revision}");
+                self.revisions.push(arn.clone());
+                let tags = td["tags"].take();
+                td["taskDefinitionArn"] = json!(arn);
+                td["revision"] = json!(revision);
+                td["registeredAt"] = json!((T0 / 1000) as f64);
+                self.registered_definitions.push((td.clone(), tags.clone()));
+                Reply::ok(json!({"taskDefinition": td, "tags": tags}))
+            }
+            "ecs:DeregisterTaskDefinition" => Reply::ok(json!({"taskDefinition": {"taskDefinitionArn": json_body(r)["taskDefinition"], "status": "INACTIVE"}})),
+            "ecs:DeleteTaskDefinitions" => Reply::ok(json!({"taskDefinitions": [], "failures": []})),
+            "logs:GetLogEvents" => Reply::ok(json!({"events": []})),
             "ecs:ListTasks" => {
                 let arns: Vec<String> = (0..self.tasks_started).map(task_arn_n).collect();
                 Reply::ok(json!({"taskArns": arns}))
