@@ -519,6 +519,9 @@ function issueCommand(command, properties, message) {
   const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
 }
+function issue(name, message = "") {
+  issueCommand(name, {}, message);
+}
 var CMD_STRING = "::";
 var Command = class {
   constructor(command, properties, message) {
@@ -926,6 +929,12 @@ function notice(message, properties = {}) {
 function info(message) {
   process.stdout.write(message + os4.EOL);
 }
+function startGroup(name) {
+  issue("group", name);
+}
+function endGroup() {
+  issue("endgroup");
+}
 
 // action/src/driver.ts
 var NEVER = new AbortController().signal;
@@ -1150,7 +1159,9 @@ var LOG = {
   info: (m) => info(m),
   notice: (m) => notice(m),
   warning: (m) => warning(m),
-  error: (m) => error(m)
+  error: (m) => error(m),
+  group: (m) => startGroup(m),
+  endgroup: () => endGroup()
 };
 async function run() {
   const signals = watchSignals();
