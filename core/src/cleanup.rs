@@ -78,6 +78,9 @@ pub struct Report {
     /// What else it found: already stopped or gone, busy, not ours...
     pub notes: Vec<String>,
     pub problems: Vec<String>,
+    /// Every task of ours it looked at, as last seen (stop mode: after the
+    /// wait for STOPPED).
+    pub tasks: Vec<Task>,
     /// (task id, how it ended) for each task stopped or stopping (stop mode
     /// waits for that).
     pub endings: Vec<(String, String)>,
@@ -390,6 +393,7 @@ impl Cleanup {
             return;
         }
         self.seen_tasks.push(t.arn.clone());
+        self.report.tasks.push(t.clone());
         if t.last_status == "STOPPED" {
             self.report
                 .notes
@@ -613,6 +617,11 @@ impl Cleanup {
         if !all_stopped && now < w.until {
             w.poll_at = Some(now + WAIT_POLL_MS);
             return;
+        }
+        for t in self.report.tasks.iter_mut() {
+            if let Some(seen) = w.seen.get(&t.arn) {
+                *t = seen.clone();
+            }
         }
         for arn in &self.stopped_arns {
             let id = ecs::task_id(arn).to_string();

@@ -5,17 +5,41 @@
 //! runners by name. Idempotent: what is already gone is a success.
 
 use crate::cleanup::{Cleanup, Report, Undo, DESCRIBE_MAX};
-use crate::exchange::{self, Exchange};
+use crate::ecs::{self, Task};
+use crate::exchange::{self, Call, Exchange};
+use crate::logs;
 use crate::outbox::Outbox;
-use crate::protocol::{Action, Event, Millis, Next};
+use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::settings::Settings;
 use crate::summary;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Undo(Undo),
+    /// The definition of crashed task `i` (for its log configuration),
+    /// then its runner's last log lines.
+    TaskDefinition(usize),
+    LogTail(usize),
+}
+
+/// A task whose runner exited with an error before stop stopped it: its
+/// last log lines are shown.
+struct Crashed {
+    task: Task,
+    container: String,
+    lines: Option<Vec<String>>,
+    note: Option<String>,
+}
 
 pub struct Stop {
     s: Settings,
     out: Outbox,
-    ex: Exchange<Undo>,
+    ex: Exchange<Op>,
     cleanup: Cleanup,
+    /// Set when the cleanup is done: its report, and the crashed tasks
+    /// whose logs are being read.
+    report: Option<Report>,
+    crashed: Vec<Crashed>,
 }
 
 impl Stop {
@@ -45,6 +69,8 @@ impl Stop {
             out: Outbox::for_settings(&s),
             ex: Exchange::new(random),
             cleanup,
+            report: None,
+            crashed: Vec::new(),
             s,
         }
     }
@@ -54,29 +80,114 @@ impl Stop {
             Event::Start => self.begin(),
             Event::Responses { responses } => {
                 for (call, resp) in self.ex.receive(&mut self.out, responses, now) {
-                    let undo = call.tag.clone();
-                    self.cleanup
-                        .on_answer(&self.s, &mut self.out, undo, &call, &resp, now);
+                    match call.tag.clone() {
+                        Op::Undo(undo) => {
+                            self.cleanup
+                                .on_answer(&self.s, &mut self.out, undo, &call, &resp, now)
+                        }
+                        Op::TaskDefinition(i) => self.on_task_definition(i, &resp),
+                        Op::LogTail(i) => self.on_log_tail(i, &resp),
+                    }
                 }
             }
             Event::Woke => {}
             Event::Cancel { signal } => {
                 self.out
                     .warning(format!("Got {signal}; finishing the stop first"));
-                let dropped = self.ex.abandon().into_iter().map(|u| u.call.tag).collect();
+                let dropped = self
+                    .ex
+                    .abandon()
+                    .into_iter()
+                    .filter_map(|u| match u.call.tag {
+                        Op::Undo(undo) => Some(undo),
+                        _ => None, // logs are a nicety: not under a cancel
+                    })
+                    .collect();
                 self.cleanup.on_cancel(dropped);
             }
         }
         self.cleanup
-            .pump(&self.s, &mut self.out, &mut self.ex, now, &|u| u);
-        let next = if self.cleanup.is_finished() && self.ex.is_idle() {
+            .pump(&self.s, &mut self.out, &mut self.ex, now, &Op::Undo);
+        if self.report.is_none() && self.cleanup.is_finished() && self.ex.is_idle() {
             let report = self.cleanup.take_report();
+            if !self.cleanup.cancelled {
+                self.read_crash_logs(&report);
+            }
+            self.report = Some(report);
+        }
+        let next = if self.report.is_some() && self.ex.is_idle() {
+            let report = self.report.take().unwrap_or_default();
             self.finish(report)
         } else {
             let wake = self.cleanup.wake_at();
             exchange::wait(&mut self.ex, &self.s, &mut self.out, now, &[wake])
         };
         self.out.action(next)
+    }
+
+    /// Tasks whose runner container had exited with an error of its own
+    /// (not the SIGTERM or SIGKILL a stop sends: 143, 137): look up where
+    /// it logged.
+    fn read_crash_logs(&mut self, report: &Report) {
+        for t in report.tasks.iter().filter(|t| t.last_status == "STOPPED") {
+            let crashed = t.containers.iter().find(|c| {
+                c.exit_code
+                    .is_some_and(|code| code != 0 && code != 137 && code != 143)
+            });
+            let (Some(c), false) = (crashed, t.task_definition_arn.is_empty()) else {
+                continue;
+            };
+            self.crashed.push(Crashed {
+                task: t.clone(),
+                container: c.name.clone(),
+                lines: None,
+                note: None,
+            });
+            let i = self.crashed.len() - 1;
+            self.ex.submit(Call::ecs(
+                Op::TaskDefinition(i),
+                "DescribeTaskDefinition",
+                ecs::describe_task_definition(&t.task_definition_arn),
+            ));
+        }
+    }
+
+    fn on_task_definition(&mut self, i: usize, resp: &HttpResponse) {
+        let td =
+            ecs::parse_task_definition(&resp.body).filter(|_| (200..300).contains(&resp.status));
+        let c = &mut self.crashed[i];
+        let Some(logs) = td.as_ref().and_then(|td| td.logs_of(&c.container)) else {
+            c.note = Some(format!(
+                "Task {}'s runner exited with an error; its container {} does not log to CloudWatch (or its task definition could not be read), so its output cannot be shown here.",
+                c.task.id(),
+                c.container
+            ));
+            return;
+        };
+        let stream = logs::stream(logs, &c.container, c.task.id());
+        self.ex.submit(Call::logs(
+            Op::LogTail(i),
+            "GetLogEvents",
+            logs::get_log_events(&logs.group, &stream),
+        ));
+    }
+
+    fn on_log_tail(&mut self, i: usize, resp: &HttpResponse) {
+        let c = &mut self.crashed[i];
+        if (200..300).contains(&resp.status) {
+            match logs::parse_events(&resp.body) {
+                Some(lines) if !lines.is_empty() => c.lines = Some(lines),
+                _ => c.note = Some(format!("Task {}'s runner log has no lines.", c.task.id())),
+            }
+        } else {
+            let err = crate::aws_error::parse(resp);
+            c.note = Some(format!(
+                "Task {}'s runner exited with an error, but its log cannot be shown ({}: {}); `logs:GetLogEvents` on its log group lets the step show it.",
+                c.task.id(),
+                err.code,
+                err.message
+            ));
+        }
     }
 
     fn begin(&mut self) {
@@ -125,7 +236,23 @@ impl Stop {
         for line in report.done() {
             self.out.info(format!("Done: {line}"));
         }
-        let md = summary::list(&self.s, "ecs-runner stop", &rows);
+        let mut md = summary::list(&self.s, "ecs-runner stop", &rows);
+        for c in &self.crashed {
+            if let Some(lines) = &c.lines {
+                let title = format!(
+                    "Task {} (runner {}): the last {} lines of its log",
+                    c.task.id(),
+                    c.task.tag(crate::names::TAG_RUNNER_ID).unwrap_or("?"),
+                    lines.len()
+                );
+                self.out.group(title.clone(), lines);
+                md.push_str(&summary::details(&title, lines));
+            }
+            if let Some(note) = &c.note {
+                self.out.info(note.clone());
+                md.push_str(&format!("\n{note}\n"));
+            }
+        }
         if report.problems.is_empty() {
             self.out.info("Stop finished");
         }

@@ -388,3 +388,60 @@ fn a_list_of_task_arns_is_checked_in_one_call_and_each_stopped() {
         1
     );
 }
+
+#[test]
+fn a_task_whose_runner_had_crashed_shows_the_runners_last_log_lines() {
+    let mut w = World::default();
+    let mut crashed = ours("STOPPED", "STOPPED");
+    crashed["taskDefinitionArn"] = json!("arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4");
+    crashed["stopCode"] = json!("EssentialContainerExited");
+    crashed["containers"] = json!([{"name": "runner", "lastStatus": "STOPPED", "exitCode": 1}]);
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [crashed], "failures": []})),
+    );
+    w.queue(
+        "ecs:DescribeTaskDefinition",
+        Reply::ok(json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4",
+            "containerDefinitions": [{"name": "runner", "image": "x", "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": "/runners", "awslogs-region": "us-west-2", "awslogs-stream-prefix": "ci"}}}]
+        }})),
+    );
+    w.queue(
+        "logs:GetLogEvents",
+        Reply::ok(json!({"events": [{"timestamp": 1, "message": "Runner listener exited with error code 1"}]})),
+    );
+    let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(
+        json_body(w.first("ecs:DescribeTaskDefinition"))["taskDefinition"],
+        "arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4"
+    );
+    assert_eq!(
+        json_body(w.first("logs:GetLogEvents"))["logStreamName"],
+        "ci/runner/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    );
+    assert!(o
+        .logs()
+        .iter()
+        .any(|l| l == "Runner listener exited with error code 1"));
+    assert!(o.summary().contains("<details><summary>Task 0f1e2d3c4b5a69788796a5b4c3d2e1f0 (runner gh-987654-1-0123abcd): the last 1 lines"), "{}", o.summary());
+
+    // A task stop itself stopped (exit 143, SIGTERM): no log to show.
+    let mut w = World::default();
+    let mut stopped = ours("STOPPED", "STOPPED");
+    stopped["containers"] = json!([{"name": "runner", "exitCode": 143}]);
+    stopped["taskDefinitionArn"] = json!("arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4");
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [stopped], "failures": []})),
+    );
+    let o = run(stop_settings(Some(TASK_ARN), None), &mut w);
+    assert!(o.done());
+    assert_eq!(
+        w.count("logs:GetLogEvents") + w.count("ecs:DescribeTaskDefinition"),
+        0
+    );
+}
