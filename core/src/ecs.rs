@@ -383,7 +383,7 @@ pub fn stop_advice(t: &Task) -> Option<&'static str> {
         .collect::<Vec<_>>()
         .join(" ");
     if text.contains("CannotPullContainerError") {
-        Some("the image could not be pulled: check the image name and that the task can reach the registry (a NAT gateway, assign-public-ip: ENABLED in a public subnet, or VPC endpoints)")
+        Some("the image could not be pulled: check the image name, that the task can reach the registry (a NAT gateway, assign-public-ip: ENABLED in a public subnet, or VPC endpoints), and for a private registry that the task has an execution role allowed to pull from it (ECR: AmazonECSTaskExecutionRolePolicy; other registries: repositoryCredentials in the task definition)")
     } else if text.contains("ResourceInitializationError") {
         Some("the task could not be set up: usually the execution role lacks permissions or the subnet has no route to ECR, Secrets Manager or CloudWatch Logs")
     } else if text.contains("CannotStartContainerError") {
