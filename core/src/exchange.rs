@@ -636,8 +636,50 @@ pub fn scrub(body: &str) -> String {
             walk(&mut v);
             v.to_string()
         }
-        Err(_) => body.to_string(),
+        // Not JSON (or cut short): blank the same fields by their text, so
+        // a truncated answer shows no credential either.
+        Err(_) => scrub_text(body),
     }
+}
+
+/// The string values of `"encoded_jit_config"`, `"token"` and `"value"` in
+/// text that is not (whole) JSON, blanked up to their closing quote or the
+/// end of the text.
+fn scrub_text(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    'scan: while !rest.is_empty() {
+        for key in ["\"encoded_jit_config\"", "\"token\"", "\"value\""] {
+            if let Some(after_key) = rest.strip_prefix(key) {
+                let after_colon = after_key.trim_start();
+                if let Some(value) = after_colon.strip_prefix(':').map(str::trim_start) {
+                    if let Some(inner) = value.strip_prefix('"') {
+                        out.push_str(key);
+                        out.push_str(":\"***");
+                        // Skip to the closing quote (not an escaped one).
+                        let mut escaped = false;
+                        let mut end = inner.len();
+                        for (i, c) in inner.char_indices() {
+                            match c {
+                                '\\' if !escaped => escaped = true,
+                                '"' if !escaped => {
+                                    end = i;
+                                    break;
+                                }
+                                _ => escaped = false,
+                            }
+                        }
+                        rest = &inner[end..];
+                        continue 'scan;
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// Headers for a debug dump, without credentials.
@@ -672,5 +714,19 @@ mod scrub_tests {
         assert!(!gh.contains("c2VjcmV0"), "{gh}");
         assert!(!scrub(r#"{"token":"AABB","expires_at":"x"}"#).contains("AABB"));
         assert_eq!(scrub("<xml>not json</xml>"), "<xml>not json</xml>");
+        // Cut short: the fields are blanked by their text.
+        let cut = scrub(r#"{"encoded_jit_config": "c2VjcmV0LXRva2Vu","runner":{"id":4"#);
+        assert!(
+            !cut.contains("c2VjcmV0") && cut.contains("\"runner\""),
+            "{cut}"
+        );
+        let cut = scrub(
+            r#"{"tasks":[{"environment":[{"name":"X","value":"s3cr\"et"},{"name":"Y","value":"abc"#,
+        );
+        assert!(
+            !cut.contains("s3cr") && !cut.contains("abc") && cut.contains("\"X\""),
+            "{cut}"
+        );
+        assert!(!scrub(r#"{"token":"AABBCC"#).contains("AABB"));
     }
 }

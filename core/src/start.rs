@@ -49,6 +49,9 @@ const FIRST_POLL_MS: u64 = 1_000;
 const YOUNG_POLL_MS: u64 = 1_000;
 const YOUNG_FOR_MS: u64 = 20_000;
 const OLD_POLL_MS: u64 = 2_000;
+/// DescribeTasks answers in a row that may be unreadable before the start
+/// gives up.
+const MAX_UNREADABLE_LOOKS: u32 = 5;
 /// How often GitHub is asked whether the runners are online.
 const ONLINE_POLL_MS: u64 = 2_000;
 /// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
@@ -76,6 +79,11 @@ pub enum Op {
     RegisterTaskDefinition,
     /// The last lines of launch `i`'s runner log (a failed start).
     LogTail(usize),
+    /// GitHub already has a runner of launch `i`'s name (409): an earlier
+    /// attempt whose answer was lost registered it. Look it up, delete it,
+    /// register again.
+    Conflict(usize),
+    ConflictDelete(usize),
     /// Whether launch `i`'s runner is online (a single runner).
     RunnerStatus(usize),
     /// A page of the runner listing (a fleet waiting to be online).
@@ -120,6 +128,10 @@ struct Launch {
     wants_tail: bool,
     log_tail: Option<Vec<String>>,
     log_note: Option<String>,
+    /// A 409 for its registration was resolved once already.
+    conflict_resolved: bool,
+    /// Its RunTask was sent again once after an unreadable answer.
+    run_task_resent: bool,
 }
 
 impl Launch {
@@ -170,6 +182,8 @@ pub struct Start {
     failures: Vec<String>,
     /// With `image`: the task definition's content and its digest.
     td_content: Option<(Value, String)>,
+    /// DescribeTasks answers in a row that could not be read.
+    unreadable_looks: u32,
 }
 
 impl Start {
@@ -197,6 +211,8 @@ impl Start {
                 wants_tail: false,
                 log_tail: None,
                 log_note: None,
+                conflict_resolved: false,
+                run_task_resent: false,
             })
             .collect();
         let td_content = s.task_spec.as_ref().map(|spec| {
@@ -207,6 +223,7 @@ impl Start {
         Start {
             out,
             td_content,
+            unreadable_looks: 0,
             ex: Exchange::new(random),
             label,
             launches,
@@ -435,6 +452,12 @@ impl Start {
                             return;
                         }
                     }
+                    if call.tag == Op::Jit(i)
+                        && resp.status == 409
+                        && !self.launches[i].conflict_resolved
+                    {
+                        return self.resolve_conflict(i);
+                    }
                     if call.tag == Op::Jit(i) && resp.status == 0 {
                         // Sent, no answer: GitHub may have registered it.
                         self.launches[i].runner_created = true;
@@ -496,6 +519,30 @@ impl Start {
             }
             Op::RunnerStatus(i) => self.on_runner_status(now, i, &resp.body),
             Op::RunnerList(page) => self.on_runner_list(now, page, &resp.body),
+            Op::Conflict(i) => {
+                let name = self.launches[i].name.clone();
+                let found = github::parse_runners(&resp.body)
+                    .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == name));
+                match found {
+                    Some(r) => {
+                        self.launches[i].github_runner = Some(r.id);
+                        self.ex.submit(Call::github(
+                            Op::ConflictDelete(i),
+                            "delete runner",
+                            "DELETE",
+                            github::runner_path(&self.s.scope, r.id),
+                            None,
+                        ));
+                    }
+                    None => self.register(i),
+                }
+            }
+            Op::ConflictDelete(i) => {
+                let l = &mut self.launches[i];
+                l.github_runner = None;
+                l.runner_created = false;
+                self.register(i);
+            }
             Op::Undo(_) | Op::LogTail(_) => {}
         }
     }
@@ -782,6 +829,16 @@ impl Start {
 
     fn on_jit(&mut self, now: Millis, i: usize, body: &str) {
         let Some((id, config)) = github::parse_jit(body) else {
+            // GitHub did register it: replace it (look up, delete,
+            // register again), or at least remove it.
+            self.launches[i].runner_created = true;
+            if !self.launches[i].conflict_resolved {
+                self.out.warning(format!(
+                    "GitHub's answer to generate-jitconfig for runner {} was unreadable",
+                    self.launches[i].name
+                ));
+                return self.resolve_conflict(i);
+            }
             let message =
                 "GitHub generate-jitconfig: answer without runner.id or encoded_jit_config".into();
             return self.fail_runner(now, i, message, false);
@@ -825,6 +882,27 @@ impl Start {
         ];
         self.tally_registered();
         self.run_task(now, i);
+    }
+
+    /// Launch `i`'s name is taken at GitHub by an earlier attempt of ours:
+    /// replace that registration (its JIT config was never seen, so no
+    /// task can use it).
+    fn resolve_conflict(&mut self, i: usize) {
+        let l = &mut self.launches[i];
+        l.conflict_resolved = true;
+        // Until it is deleted, a failure must remove it too.
+        l.runner_created = true;
+        let name = l.name.clone();
+        self.out.info(format!(
+            "Runner {name} is already registered (an earlier attempt whose answer was lost): replacing it"
+        ));
+        self.ex.submit(Call::github(
+            Op::Conflict(i),
+            "look up runner",
+            "GET",
+            github::runners_by_name_path(&self.s.scope, &name),
+            None,
+        ));
     }
 
     /// A line per runner in a small fleet; a debug line in a large one.
@@ -969,6 +1047,18 @@ impl Start {
 
     fn on_run_task(&mut self, now: Millis, i: usize, body: &str) {
         let Some(answer) = ecs::parse_tasks(body) else {
+            // The same request again: its clientToken makes ECS answer with
+            // the task it may have started, not start another.
+            if !self.launches[i].run_task_resent {
+                self.launches[i].run_task_resent = true;
+                self.out.warning(format!(
+                    "ECS's answer to RunTask for runner {} was unreadable; asking again with the same clientToken",
+                    self.launches[i].name
+                ));
+                let body = self.run_task_body(i);
+                self.ex.submit(Call::ecs(Op::RunTask(i), "RunTask", body));
+                return;
+            }
             return self.fail_runner(now, i, "ECS RunTask: unreadable answer".into(), true);
         };
         let Some(task) = answer.tasks.into_iter().next() else {
@@ -1079,8 +1169,22 @@ impl Start {
     fn on_describe(&mut self, now: Millis, asked: &[usize], body: &str) {
         self.describing = self.describing.saturating_sub(1);
         let Some(answer) = ecs::parse_tasks(body) else {
-            return self.fail(now, "ECS DescribeTasks: unreadable answer".into());
+            // Only a look: the next one may read; many in a row fail.
+            self.unreadable_looks += 1;
+            if self.unreadable_looks >= MAX_UNREADABLE_LOOKS {
+                return self.fail(
+                    now,
+                    "ECS DescribeTasks: unreadable answers, five in a row".into(),
+                );
+            }
+            self.out
+                .detail("ECS DescribeTasks: unreadable answer; looking again");
+            if self.describing == 0 {
+                self.next_poll = Some(now + YOUNG_POLL_MS);
+            }
+            return;
         };
+        self.unreadable_looks = 0;
         let mut changes = 0;
         let mut tasks = answer.tasks;
         for &i in asked {

@@ -365,8 +365,12 @@ impl World {
             "ec2:DescribeSubnets" => Reply(200, "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-0aaa1111</subnetId></item><item><subnetId>subnet-0bbb2222</subnetId></item></subnetSet></DescribeSubnetsResponse>".into()),
             "ec2:DescribeSecurityGroups" => Reply(200, "<DescribeSecurityGroupsResponse><securityGroupInfo><item><groupId>sg-0ccc3333</groupId></item></securityGroupInfo></DescribeSecurityGroupsResponse>".into()),
             "github:POST /repos/octo/app/actions/runners/generate-jitconfig" => {
-                let id = 42 + self.registered.len() as u64;
                 let name = json_body(r)["name"].as_str().unwrap_or("x").to_string();
+                let live: Vec<u64> = self.deleted_runners();
+                if self.registered.iter().any(|(id, n)| *n == name && !live.contains(id)) {
+                    return Reply(409, json!({"message": format!("Already exists - A runner with the name {name} already exists.")}).to_string());
+                }
+                let id = 42 + self.registered.len() as u64;
                 self.registered.push((id, name.clone()));
                 Reply(201, json!({
                     "runner": {"id": id, "name": name, "os": "Linux", "status": "offline", "busy": false, "labels": []},
@@ -428,7 +432,8 @@ impl World {
             "github:GET /repos/octo/app/actions/runners?per_page=100&page=1" => {
                 self.runner_checks += 1;
                 let status = if self.runner_checks > self.runner_online_after { "online" } else { "offline" };
-                let list: Vec<Value> = self.registered.iter().map(|(id, n)| runner_json(n, *id, status, false)).collect();
+                let gone = self.deleted_runners();
+                let list: Vec<Value> = self.registered.iter().filter(|(id, _)| !gone.contains(id)).map(|(id, n)| runner_json(n, *id, status, false)).collect();
                 runners_page(json!(list))
             }
             other if other.starts_with(runners) && other[runners.len()..].bytes().all(|b| b.is_ascii_digit()) => {
@@ -440,7 +445,8 @@ impl World {
             other if other.starts_with(deletes) => Reply(204, String::new()),
             other if other.starts_with("github:GET /repos/octo/app/actions/runners?name=") => {
                 let name = other.rsplit('=').next().unwrap_or("");
-                let list: Vec<Value> = self.registered.iter().filter(|(_, n)| n == name).map(|(id, n)| runner_json(n, *id, "offline", false)).collect();
+                let gone = self.deleted_runners();
+                let list: Vec<Value> = self.registered.iter().filter(|(id, n)| n == name && !gone.contains(id)).map(|(id, n)| runner_json(n, *id, "offline", false)).collect();
                 runners_page(json!(list))
             }
             other => panic!("the scripted world has no answer for {other}"),
