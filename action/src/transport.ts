@@ -1,3 +1,6 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
 import { errorMessage } from "./errors";
 import type { HttpRequest, HttpResponse } from "./protocol";
 
@@ -11,6 +14,9 @@ import type { HttpRequest, HttpResponse } from "./protocol";
  * @param cancel aborts the request when the run is cancelled
  */
 export async function send(request: HttpRequest, cancel: AbortSignal): Promise<HttpResponse> {
+  // The core asks for a file's contents (a web identity token, a container
+  // authorization token) as a GET of a file: URL.
+  if (request.url.startsWith("file:")) return read(request);
   const controller = new AbortController();
   // fetch rejects with the abort reason, so this becomes the error message.
   const timer = setTimeout(
@@ -45,6 +51,16 @@ export async function send(request: HttpRequest, cancel: AbortSignal): Promise<H
   } finally {
     clearTimeout(timer);
     cancel.removeEventListener("abort", onCancel);
+  }
+}
+
+/** A file's contents as a 200, or the error (ENOENT, EACCES) as status 0. */
+async function read(request: HttpRequest): Promise<HttpResponse> {
+  try {
+    const body = await readFile(fileURLToPath(request.url), "utf8");
+    return { id: request.id, status: 200, headers: {}, body };
+  } catch (error) {
+    return { id: request.id, status: 0, error: errorMessage(error) };
   }
 }
 

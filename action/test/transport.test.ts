@@ -139,3 +139,24 @@ test("a cancel aborts a request in flight at once", async () => {
   assert.equal(response.error, "SIGINT");
   assert.ok(performance.now() - start < 4000);
 });
+
+test("a file: URL is read from disk: 200 with its contents, or status 0 with the error", async () => {
+  const { mkdtemp, writeFile } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const dir = await mkdtemp(path.join(tmpdir(), "ecs-runner-file-"));
+  const file = path.join(dir, "token");
+  await writeFile(file, "eyJ-web-identity\n");
+  const get = (url: string): HttpRequest => ({ id: 9, method: "GET", url, headers: {}, body: "", timeout_ms: 1000 });
+  const before = seen.length;
+  assert.deepEqual(await send(get(`file://${file}`), new AbortController().signal), {
+    id: 9,
+    status: 200,
+    headers: {},
+    body: "eyJ-web-identity\n",
+  });
+  const missing = await send(get(`file://${path.join(dir, "missing")}`), new AbortController().signal);
+  assert.equal(missing.status, 0);
+  assert.match(missing.error ?? "", /ENOENT/);
+  assert.equal(seen.length, before, "no HTTP request was made");
+});

@@ -23,6 +23,11 @@ pub enum Service {
     Ec2,
     Logs,
     GitHub,
+    /// A request to a full URL with the call's own headers, unsigned: the
+    /// credential sources (GitHub's OIDC token, STS
+    /// AssumeRoleWithWebIdentity, container credentials, IMDS) and
+    /// `file://` reads.
+    Plain,
 }
 
 impl Service {
@@ -31,6 +36,7 @@ impl Service {
             Service::Ecs => "ecs",
             Service::Ec2 => "ec2",
             Service::Logs => "logs",
+            Service::Plain => "credentials",
             Service::GitHub => "github",
         }
     }
@@ -46,9 +52,16 @@ pub struct Call<T> {
     /// used in error messages and for the IAM action in advice.
     pub operation: &'static str,
     pub method: &'static str,
-    /// For GitHub: the path and query after the API base URL. For AWS: empty.
+    /// For GitHub: the path and query after the API base URL. For AWS:
+    /// empty. For [`Service::Plain`]: the whole URL.
     pub path: String,
     pub body: String,
+    /// [`Service::Plain`]: the request's headers.
+    pub headers: Vec<(String, String)>,
+    /// At most this many attempts, whatever the failure (IMDS: fail fast).
+    pub attempts: Option<u32>,
+    /// The request's time-out, when not the default.
+    pub timeout_ms: Option<u64>,
 }
 
 impl<T> Call<T> {
@@ -61,6 +74,9 @@ impl<T> Call<T> {
             method: self.method,
             path: self.path,
             body: self.body,
+            headers: self.headers,
+            attempts: self.attempts,
+            timeout_ms: self.timeout_ms,
         }
     }
 
@@ -73,6 +89,9 @@ impl<T> Call<T> {
             method: "POST",
             path: String::new(),
             body: body.to_string(),
+            headers: Vec::new(),
+            attempts: None,
+            timeout_ms: None,
         }
     }
     /// A CloudWatch Logs JSON 1.1 call.
@@ -84,6 +103,9 @@ impl<T> Call<T> {
             method: "POST",
             path: String::new(),
             body: body.to_string(),
+            headers: Vec::new(),
+            attempts: None,
+            timeout_ms: None,
         }
     }
     /// An EC2 Query API call; `body` is the form-encoded parameters.
@@ -95,6 +117,9 @@ impl<T> Call<T> {
             method: "POST",
             path: String::new(),
             body,
+            headers: Vec::new(),
+            attempts: None,
+            timeout_ms: None,
         }
     }
     pub fn github(
@@ -111,6 +136,31 @@ impl<T> Call<T> {
             method,
             path,
             body: body.map(|b| b.to_string()).unwrap_or_default(),
+            headers: Vec::new(),
+            attempts: None,
+            timeout_ms: None,
+        }
+    }
+
+    /// A request to `url` as it is: `method`, `headers`, `body`, unsigned.
+    pub fn plain(
+        tag: T,
+        operation: &'static str,
+        method: &'static str,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    ) -> Self {
+        Call {
+            tag,
+            service: Service::Plain,
+            operation,
+            method,
+            path: url,
+            body,
+            headers,
+            attempts: None,
+            timeout_ms: None,
         }
     }
 }
@@ -254,6 +304,10 @@ impl<T: Clone> Exchange<T> {
                 MAX_IN_FLIGHT_LOGS.saturating_sub(self.in_flight(Service::Logs)),
             ),
             (
+                Service::Plain,
+                MAX_IN_FLIGHT_LOGS.saturating_sub(self.in_flight(Service::Plain)),
+            ),
+            (
                 Service::GitHub,
                 if now < self.github_hold_until {
                     0
@@ -387,7 +441,7 @@ impl<T: Clone> Exchange<T> {
     ) -> Option<Millis> {
         let verdict = retry::verdict(self.entries[i].call.service, resp, now);
         let e = &self.entries[i];
-        if e.attempt >= retry::max_attempts(&verdict) {
+        if e.attempt >= retry::max_attempts(&verdict).min(e.call.attempts.unwrap_or(u32::MAX)) {
             return None;
         }
         let (service, operation, attempt) = (e.call.service, e.call.operation, e.attempt);
@@ -529,6 +583,12 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
             }
             format!("{}{}", s.github_api_url, call.path)
         }
+        Service::Plain => {
+            for (k, v) in &call.headers {
+                headers.insert(k.to_ascii_lowercase(), v.clone());
+            }
+            call.path.clone()
+        }
     };
     let mut request = HttpRequest {
         id,
@@ -536,9 +596,9 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
         url,
         headers,
         body: call.body.clone(),
-        timeout_ms: REQUEST_TIMEOUT_MS,
+        timeout_ms: call.timeout_ms.unwrap_or(REQUEST_TIMEOUT_MS),
     };
-    if call.service != Service::GitHub {
+    if !matches!(call.service, Service::GitHub | Service::Plain) {
         // Signing only fails for a malformed URL or header, which settings
         // validation rules out; if it ever happens, AWS answers 403 and the
         // error names the call.
@@ -559,6 +619,7 @@ pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> 
     match call.service {
         Service::GitHub => crate::github::error_message(call.operation, &s.scope, resp),
         Service::Ecs | Service::Ec2 | Service::Logs => aws_message(call, resp, s),
+        Service::Plain => crate::creds::failure_message(call.operation, &call.path, resp),
     }
 }
 

@@ -27,6 +27,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::creds::Source;
 use crate::placeholders;
 use crate::protocol::Config;
 use crate::settings::{
@@ -80,6 +81,10 @@ pub const INPUT_NAMES: &[&str] = &[
     "runner-id",
     "max-age",
     "dry-run",
+    "role-to-assume",
+    "role-session-name",
+    "role-duration-seconds",
+    "audience",
 ];
 
 /// `name` when not given (major0/gh-ecs-runner's default).
@@ -300,7 +305,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let dry_run = p.boolean("dry-run");
 
     let region = p.region();
-    let credentials = p.credentials();
+    let (credentials, credential_source) = p.credentials(&run_id_for_session(config));
     let endpoints = p.endpoints(&region);
     let github_api_url = p.url("GITHUB_API_URL", "https://api.github.com");
     // The runners' architecture label follows the task's when the action
@@ -347,6 +352,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         dry_run,
         region,
         credentials,
+        credential_source,
         endpoints,
         github_api_url,
         run,
@@ -1519,12 +1525,196 @@ impl<'a> Parser<'a> {
         region.to_string()
     }
 
-    fn credentials(&mut self) -> AwsCredentials {
-        AwsCredentials {
-            access_key_id: self.required_credential("AWS_ACCESS_KEY_ID"),
-            secret_access_key: self.required_credential("AWS_SECRET_ACCESS_KEY"),
-            session_token: self.env("AWS_SESSION_TOKEN").map(str::to_string),
+    /// The credential source, in the AWS SDKs' order (creds.rs):
+    /// `role-to-assume` when given (it is explicit), else the environment
+    /// keys, a web identity token file, the ECS container endpoint, IMDS.
+    fn credentials(&mut self, run_id: &str) -> (AwsCredentials, Source) {
+        let empty = AwsCredentials {
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            session_token: None,
+        };
+        let session = |p: &mut Self, input: &str, env: Option<&str>| -> String {
+            let raw = match (p.input(input), env.and_then(|e| p.env(e))) {
+                ("", Some(v)) => v,
+                ("", None) => "",
+                (v, _) => v,
+            };
+            if raw.is_empty() {
+                return format!("ecs-runner-{run_id}").chars().take(64).collect();
+            }
+            let ok = (2..=64).contains(&raw.chars().count())
+                && raw
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !ok {
+                p.report(
+                    input,
+                    format!(
+                        "{} is not a role session name; use 2 to 64 letters, digits or + = , . @ _ -",
+                        show(raw)
+                    ),
+                );
+            }
+            raw.to_string()
+        };
+        let role = self.input("role-to-assume");
+        for name in ["role-session-name", "role-duration-seconds", "audience"] {
+            if role.is_empty() && !self.input(name).is_empty() {
+                self.report(name, "applies only with `role-to-assume`");
+            }
         }
+        if !role.is_empty() {
+            if !is_role_arn(role) {
+                self.report(
+                    "role-to-assume",
+                    format!(
+                        "{} is not a role ARN; use arn:aws:iam::ACCOUNT:role/NAME",
+                        show(role)
+                    ),
+                );
+            }
+            let duration_s = match self.input("role-duration-seconds") {
+                "" => 3600,
+                raw => match parse_uint(raw).filter(|n| (900..=43_200).contains(n)) {
+                    Some(n) => n as u32,
+                    None => {
+                        self.report(
+                            "role-duration-seconds",
+                            format!("{} is not allowed; use 900 to 43200 seconds", show(raw)),
+                        );
+                        3600
+                    }
+                },
+            };
+            let audience = match self.input("audience") {
+                "" => "sts.amazonaws.com".to_string(),
+                a => a.to_string(),
+            };
+            let session_name = session(self, "role-session-name", None);
+            let (url, token) = (
+                self.env("ACTIONS_ID_TOKEN_REQUEST_URL").unwrap_or(""),
+                self.env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").unwrap_or(""),
+            );
+            if url.is_empty() || token.is_empty() {
+                self.report(
+                    "role-to-assume",
+                    "needs GitHub's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL and \
+                     ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job \
+                     `permissions: id-token: write` (and, from a fork's pull request, \
+                     OIDC is not available)",
+                );
+            } else if !(url.starts_with("https://") || url.starts_with("http://")) {
+                self.report("ACTIONS_ID_TOKEN_REQUEST_URL", "is not an http(s) URL");
+            }
+            return (
+                empty,
+                Source::GitHubOidc {
+                    role_arn: role.to_string(),
+                    session_name,
+                    duration_s,
+                    audience,
+                    request_url: url.to_string(),
+                    request_token: token.to_string(),
+                },
+            );
+        }
+        let key = self.env("AWS_ACCESS_KEY_ID");
+        let secret = self.env("AWS_SECRET_ACCESS_KEY");
+        if key.is_some() || secret.is_some() {
+            return (
+                AwsCredentials {
+                    access_key_id: self.required_credential("AWS_ACCESS_KEY_ID"),
+                    secret_access_key: self.required_credential("AWS_SECRET_ACCESS_KEY"),
+                    session_token: self.env("AWS_SESSION_TOKEN").map(str::to_string),
+                },
+                Source::Environment,
+            );
+        }
+        match (
+            self.env("AWS_WEB_IDENTITY_TOKEN_FILE"),
+            self.env("AWS_ROLE_ARN"),
+        ) {
+            (Some(file), Some(role_arn)) => {
+                if !is_role_arn(role_arn) {
+                    self.report(
+                        "AWS_ROLE_ARN",
+                        format!("{} is not a role ARN", show(role_arn)),
+                    );
+                }
+                let session_name =
+                    session(self, "role-session-name", Some("AWS_ROLE_SESSION_NAME"));
+                return (
+                    empty,
+                    Source::WebIdentityFile {
+                        role_arn: role_arn.to_string(),
+                        session_name,
+                        token_file: file.to_string(),
+                    },
+                );
+            }
+            (Some(_), None) => self.report(
+                "AWS_ROLE_ARN",
+                "not set, but AWS_WEB_IDENTITY_TOKEN_FILE is: the web identity provider needs both",
+            ),
+            (None, Some(_)) => self.report(
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "not set, but AWS_ROLE_ARN is: the web identity provider needs both",
+            ),
+            (None, None) => {}
+        }
+        let relative = self.env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        let full = self.env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        if relative.is_some() || full.is_some() {
+            let url = match (relative, full) {
+                // The ECS agent's endpoint (AWS SDKs, "Container credential
+                // provider").
+                (Some(r), _) => format!("http://169.254.170.2{r}"),
+                (None, Some(f)) => {
+                    if !container_url_allowed(f) {
+                        self.report(
+                            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                            format!(
+                                "{} is not allowed: an https URL, or http to a loopback address \
+                                 or the ECS/EKS link-local endpoints (169.254.170.2, 169.254.170.23)",
+                                show(f)
+                            ),
+                        );
+                    }
+                    f.to_string()
+                }
+                (None, None) => unreachable!(),
+            };
+            let token_file = self
+                .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+                .map(str::to_string);
+            let token = self
+                .env("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+                .map(str::to_string);
+            return (
+                empty,
+                Source::Container {
+                    url,
+                    token: if token_file.is_some() { None } else { token },
+                    token_file,
+                },
+            );
+        }
+        if self
+            .env("AWS_EC2_METADATA_DISABLED")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            self.report(
+                "AWS_ACCESS_KEY_ID",
+                format!("no AWS credentials found; tried {}", crate::creds::TRIED),
+            );
+            return (empty, Source::Environment);
+        }
+        let endpoint = self
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            .map(|e| e.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| "http://169.254.169.254".to_string());
+        (empty, Source::Imds { endpoint })
     }
 
     /// A credential variable; its value is never shown.
@@ -1534,10 +1724,9 @@ impl<'a> Parser<'a> {
             None => {
                 self.report(
                     variable,
-                    "not set; the action needs AWS credentials in AWS_ACCESS_KEY_ID and \
-                     AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary ones), e.g. \
-                     from aws-actions/configure-aws-credentials; it never asks an instance \
-                     metadata endpoint",
+                    "not set; AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together (plus \
+                     AWS_SESSION_TOKEN for temporary ones), e.g. from \
+                     aws-actions/configure-aws-credentials",
                 );
                 String::new()
             }
@@ -1550,6 +1739,7 @@ impl<'a> Parser<'a> {
         let ecs = self.url_opt("AWS_ENDPOINT_URL_ECS");
         let ec2 = self.url_opt("AWS_ENDPOINT_URL_EC2");
         let logs = self.url_opt("AWS_ENDPOINT_URL_LOGS");
+        let sts = self.url_opt("AWS_ENDPOINT_URL_STS");
         // cn-* regions live under amazonaws.com.cn (behaviour.md).
         let suffix = if region.starts_with("cn-") {
             "amazonaws.com.cn"
@@ -1562,7 +1752,8 @@ impl<'a> Parser<'a> {
                 .or_else(|| shared.clone())
                 .unwrap_or_else(|| regional("ecs")),
             ec2: ec2.or(shared.clone()).unwrap_or_else(|| regional("ec2")),
-            logs: logs.or(shared).unwrap_or_else(|| regional("logs")),
+            logs: logs.or(shared.clone()).unwrap_or_else(|| regional("logs")),
+            sts: sts.or(shared).unwrap_or_else(|| regional("sts")),
         }
     }
 
@@ -1713,6 +1904,57 @@ fn is_task(raw: &str) -> bool {
     } else {
         is_task_id(raw)
     }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|r| !r.is_empty() && !r.ends_with('/'))
+}
+
+/// The container credentials endpoint a full URI may name (AWS SDKs):
+/// https anywhere; http only on loopback or the ECS/EKS endpoints.
+fn container_url_allowed(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host),
+    };
+    host == "localhost"
+        || host == "::1"
+        || host.starts_with("127.")
+        || host == "169.254.170.2"
+        || host == "169.254.170.23"
+        || host.eq_ignore_ascii_case("fd00:ec2::23")
+}
+
+/// `GITHUB_RUN_ID` for a default session name (checked elsewhere).
+fn run_id_for_session(config: &Config) -> String {
+    config
+        .env
+        .get("GITHUB_RUN_ID")
+        .map(|r| {
+            r.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn is_task_id(s: &str) -> bool {
@@ -2037,7 +2279,8 @@ mod tests {
             Endpoints {
                 ecs: "https://ecs.us-west-2.amazonaws.com".into(),
                 ec2: "https://ec2.us-west-2.amazonaws.com".into(),
-                logs: "https://logs.us-west-2.amazonaws.com".into()
+                logs: "https://logs.us-west-2.amazonaws.com".into(),
+                sts: "https://sts.us-west-2.amazonaws.com".into()
             }
         );
         assert_eq!(s.github_api_url, "https://api.github.com");
@@ -3088,16 +3331,173 @@ mod tests {
 
     #[test]
     fn credentials_are_required_and_never_shown() {
+        // One key without the other names the missing one.
         let found = problems(
             &[],
-            &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", ""),
+            ],
         );
         let inputs: Vec<&str> = found.iter().map(|p| p.input.as_str()).collect();
-        assert_eq!(inputs, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
-        says(&found[1], &["configure-aws-credentials"]);
+        assert_eq!(inputs, ["AWS_SECRET_ACCESS_KEY"]);
+        says(&found[0], &["configure-aws-credentials"]);
+        assert!(!found[0].to_string().contains("AKIDEXAMPLE"));
+        // None anywhere, and IMDS switched off: what was tried.
+        let found = problems(
+            &[],
+            &[
+                ("AWS_ACCESS_KEY_ID", ""),
+                ("AWS_SECRET_ACCESS_KEY", ""),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             found[0].to_string().split(':').next().unwrap(),
             "Environment variable 'AWS_ACCESS_KEY_ID'"
+        );
+        says(
+            &found[0],
+            &[
+                "no AWS credentials found",
+                "role-to-assume",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_EC2_METADATA_DISABLED=true",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_credential_chain_follows_the_sdks_order() {
+        use crate::creds::Source;
+        let no_keys = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
+        let with = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+            no_keys
+                .iter()
+                .chain(extra.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        fn env(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
+        }
+        assert_eq!(ok(&[], &[]).credential_source, Source::Environment);
+        let oidc = [
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                "https://token.actions.example/x?api-version=2.0",
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req-token"),
+        ];
+        let s = ok(
+            &[("role-to-assume", "arn:aws:iam::123456789012:role/launcher")],
+            &oidc,
+        );
+        match s.credential_source {
+            Source::GitHubOidc {
+                role_arn,
+                session_name,
+                duration_s,
+                audience,
+                ..
+            } => {
+                assert_eq!(role_arn, "arn:aws:iam::123456789012:role/launcher");
+                assert_eq!(
+                    (session_name.as_str(), duration_s, audience.as_str()),
+                    ("ecs-runner-9876543210", 3600, "sts.amazonaws.com")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = only(
+            &[("role-to-assume", "arn:aws:iam::123456789012:role/launcher")],
+            &[],
+        );
+        assert_eq!(p.input, "role-to-assume");
+        says(&p, &["permissions: id-token: write"]);
+        let p = only(&[("role-to-assume", "launcher")], &oidc);
+        says(&p, &["'launcher'", "role ARN"]);
+        let p = only(
+            &[
+                ("role-to-assume", "arn:aws:iam::123456789012:role/x"),
+                ("role-duration-seconds", "60"),
+            ],
+            &oidc,
+        );
+        says(&p, &["900 to 43200"]);
+        let p = only(&[("audience", "x")], &[]);
+        says(&p, &["only with `role-to-assume`"]);
+        let e = with(&[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/pod"),
+            ("AWS_ROLE_SESSION_NAME", "pod-session"),
+        ]);
+        assert_eq!(
+            ok(&[], &env(&e)).credential_source,
+            Source::WebIdentityFile {
+                role_arn: "arn:aws:iam::123456789012:role/pod".into(),
+                session_name: "pod-session".into(),
+                token_file: "/var/run/token".into()
+            }
+        );
+        let e = with(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token")]);
+        assert_eq!(only(&[], &env(&e)).input, "AWS_ROLE_ARN");
+        let e = with(&[(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/abc",
+        )]);
+        assert_eq!(
+            ok(&[], &env(&e)).credential_source,
+            Source::Container {
+                url: "http://169.254.170.2/v2/credentials/abc".into(),
+                token: None,
+                token_file: None
+            }
+        );
+        let e = with(&[
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:9911/creds",
+            ),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok"),
+        ]);
+        assert_eq!(
+            ok(&[], &env(&e)).credential_source,
+            Source::Container {
+                url: "http://127.0.0.1:9911/creds".into(),
+                token: Some("tok".into()),
+                token_file: None
+            }
+        );
+        let e = with(&[(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://10.0.0.1/creds",
+        )]);
+        assert_eq!(
+            only(&[], &env(&e)).input,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+        );
+        let e = with(&[(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "http://127.0.0.1:9922/",
+        )]);
+        assert_eq!(
+            ok(&[], &env(&e)).credential_source,
+            Source::Imds {
+                endpoint: "http://127.0.0.1:9922".into()
+            }
+        );
+        let e = with(&[]);
+        assert_eq!(
+            ok(&[], &env(&e)).credential_source,
+            Source::Imds {
+                endpoint: "http://169.254.169.254".into()
+            }
         );
     }
 
@@ -3109,7 +3509,8 @@ mod tests {
             Endpoints {
                 ecs: "http://127.0.0.1:5000".into(),
                 ec2: "http://127.0.0.1:5000".into(),
-                logs: "http://127.0.0.1:5000".into()
+                logs: "http://127.0.0.1:5000".into(),
+                sts: "http://127.0.0.1:5000".into()
             }
         );
         let s = ok(
@@ -3124,7 +3525,8 @@ mod tests {
             Endpoints {
                 ecs: "https://ecs.local".into(),
                 ec2: "http://127.0.0.1:5000".into(),
-                logs: "http://127.0.0.1:5000".into()
+                logs: "http://127.0.0.1:5000".into(),
+                sts: "http://127.0.0.1:5000".into()
             }
         );
         let s = ok(&[], &[("AWS_ENDPOINT_URL_LOGS", "http://127.0.0.1:4999")]);

@@ -10,6 +10,7 @@
 
 pub mod aws_error;
 pub mod cleanup;
+pub mod creds;
 pub mod ec2;
 pub mod ecs;
 pub mod exchange;

@@ -55,7 +55,9 @@ pub enum Verdict {
 pub fn verdict(service: Service, resp: &HttpResponse, now: Millis) -> Verdict {
     match service {
         Service::GitHub => github_verdict(resp, now),
-        Service::Ecs | Service::Ec2 | Service::Logs => {
+        // STS answers as AWS does; the metadata endpoints with plain HTTP
+        // statuses, which read the same way.
+        Service::Ecs | Service::Ec2 | Service::Logs | Service::Plain => {
             if resp.status == 0 || (resp.status >= 500 && resp.status != 501) {
                 // Some 5xx carry a throttling code (EC2's RequestLimitExceeded
                 // comes as 503); those back off as throttles.

@@ -80,6 +80,8 @@ pub struct Endpoints {
     pub ec2: String,
     /// CloudWatch Logs (`AWS_ENDPOINT_URL_LOGS`), for the runner's log tail.
     pub logs: String,
+    /// STS (`AWS_ENDPOINT_URL_STS`), for AssumeRoleWithWebIdentity.
+    pub sts: String,
 }
 
 /// Facts about the workflow run, from the `GITHUB_*` / `RUNNER_*` environment.
@@ -146,7 +148,10 @@ pub struct Settings {
     pub max_age_min: u64,
     pub dry_run: bool,
     pub region: String,
+    /// The AWS credentials: from the environment at once, else filled in
+    /// from `credential_source` before the mode's machine starts.
     pub credentials: AwsCredentials,
+    pub credential_source: crate::creds::Source,
     pub endpoints: Endpoints,
     /// `GITHUB_API_URL` without trailing slash, default `https://api.github.com`.
     pub github_api_url: String,

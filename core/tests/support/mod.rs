@@ -61,6 +61,7 @@ pub fn settings() -> Settings {
         max_age_min: 60,
         dry_run: false,
         region: "us-west-2".into(),
+        credential_source: ecs_runner_core::creds::Source::Environment,
         credentials: AwsCredentials {
             access_key_id: "AKIDTEST".into(),
             secret_access_key: AWS_SECRET.into(),
@@ -70,6 +71,7 @@ pub fn settings() -> Settings {
             ecs: "http://127.0.0.1:5000".into(),
             ec2: "http://127.0.0.1:5000".into(),
             logs: "http://127.0.0.1:5000".into(),
+            sts: "http://127.0.0.1:5000".into(),
         },
         github_api_url: "http://127.0.0.1:6000".into(),
         run: RunContext {
@@ -87,6 +89,16 @@ pub fn settings() -> Settings {
 /// What the request is: `ecs:RunTask`, `ec2:DescribeSubnets`,
 /// `github:POST /repos/octo/app/actions/runners/generate-jitconfig`.
 pub fn op(r: &HttpRequest) -> String {
+    if let Some(path) = r.url.strip_prefix("file://") {
+        return format!("file:{path}");
+    }
+    if r.body.contains("Action=AssumeRoleWithWebIdentity") {
+        return "sts:AssumeRoleWithWebIdentity".into();
+    }
+    // Not the scripted AWS or GitHub: a credential endpoint, by its URL.
+    if !r.url.starts_with("http://127.0.0.1:5000") && !r.url.starts_with("http://127.0.0.1:6000") {
+        return format!("http:{} {}", r.method, r.url);
+    }
     if let Some(t) = r.headers.get("x-amz-target") {
         let service = if t.starts_with("Logs_") {
             "logs"

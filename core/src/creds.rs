@@ -1,0 +1,466 @@
+//! AWS credentials from wherever the AWS SDKs would find them, each step
+//! decided here and performed by the shell: environment keys, then
+//! `role-to-assume` through GitHub's OIDC token, a web identity token file
+//! (EKS), ECS container credentials, and EC2 instance metadata (IMDSv2).
+//! `inputs.rs` picks the source from what the environment offers
+//! ([`Source`]); [`Provider`] fetches the credentials before the mode's
+//! machine starts.
+//!
+//! References: AWS SDKs and Tools reference guide, "Standardized
+//! credential providers" (container provider, IMDS provider, web identity);
+//! STS API reference, AssumeRoleWithWebIdentity; GitHub docs, "About
+//! security hardening with OpenID Connect" (ACTIONS_ID_TOKEN_REQUEST_URL).
+
+use crate::ec2::{form_encode, xml};
+use crate::exchange::{Call, Exchange};
+use crate::outbox::Outbox;
+use crate::protocol::{HttpResponse, Millis, Next};
+use crate::settings::{AwsCredentials, Settings};
+
+/// Where the credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (already in the
+    /// settings).
+    Environment,
+    /// `role-to-assume`: GitHub's OIDC token, then STS.
+    GitHubOidc {
+        role_arn: String,
+        session_name: String,
+        duration_s: u32,
+        audience: String,
+        request_url: String,
+        request_token: String,
+    },
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN` (EKS), then STS.
+    WebIdentityFile {
+        role_arn: String,
+        session_name: String,
+        token_file: String,
+    },
+    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (against 169.254.170.2) or
+    /// `..._FULL_URI`, with the authorization token or its file.
+    Container {
+        url: String,
+        token: Option<String>,
+        token_file: Option<String>,
+    },
+    /// EC2 instance metadata, IMDSv2.
+    Imds { endpoint: String },
+}
+
+impl Source {
+    /// For the log line.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Environment => "the environment (AWS_ACCESS_KEY_ID)".into(),
+            Source::GitHubOidc { role_arn, .. } => {
+                format!("role {role_arn}, assumed with GitHub's OIDC token")
+            }
+            Source::WebIdentityFile {
+                role_arn,
+                token_file,
+                ..
+            } => {
+                format!("role {role_arn}, assumed with the web identity token in {token_file}")
+            }
+            Source::Container { url, .. } => format!("the ECS container credentials at {url}"),
+            Source::Imds { endpoint } => {
+                format!("the EC2 instance metadata at {endpoint} (IMDSv2)")
+            }
+        }
+    }
+}
+
+/// What each environment variable the chain looks at means, for the error
+/// when none gave anything.
+pub const TRIED: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. from \
+aws-actions/configure-aws-credentials), `role-to-assume` (GitHub OIDC; the job needs \
+`permissions: id-token: write`), AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN (EKS), \
+AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI (ECS), and the EC2 instance \
+metadata (skipped: AWS_EC2_METADATA_DISABLED=true)";
+
+/// IMDS answers on the machine itself or not at all: a short wait.
+const IMDS_TIMEOUT_MS: u64 = 1_000;
+const IMDS_ATTEMPTS: u32 = 2;
+/// IMDSv2 token lifetime asked for, in seconds.
+const IMDS_TOKEN_TTL_S: &str = "21600";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    OidcToken,
+    TokenFile,
+    ContainerTokenFile,
+    AssumeRole,
+    Container,
+    ImdsToken,
+    ImdsRole,
+    ImdsCredentials,
+}
+
+/// Credentials and, for temporary ones, when they expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub credentials: AwsCredentials,
+    /// Epoch milliseconds.
+    pub expires_at: Option<Millis>,
+}
+
+pub enum Progress {
+    Pending(Next),
+    Ready(Fetched),
+    Failed(String),
+}
+
+/// Fetches credentials from one [`Source`].
+pub struct Provider {
+    source: Source,
+    ex: Exchange<Op>,
+    imds_token: String,
+}
+
+impl Provider {
+    pub fn new(source: Source, random: &str) -> Self {
+        Provider {
+            source,
+            ex: Exchange::new(random),
+            imds_token: String::new(),
+        }
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Send the first call.
+    pub fn start(&mut self, s: &Settings, out: &mut Outbox, now: Millis) -> Progress {
+        let call = match &self.source {
+            Source::Environment => {
+                return Progress::Ready(Fetched {
+                    credentials: s.credentials.clone(),
+                    expires_at: None,
+                })
+            }
+            Source::GitHubOidc {
+                request_url,
+                request_token,
+                audience,
+                ..
+            } => {
+                out.secret(request_token);
+                let sep = if request_url.contains('?') { '&' } else { '?' };
+                Call::plain(
+                    Op::OidcToken,
+                    "GitHub OIDC token",
+                    "GET",
+                    format!("{request_url}{sep}audience={}", form_encode(audience)),
+                    vec![
+                        ("authorization".into(), format!("Bearer {request_token}")),
+                        ("accept".into(), "application/json; api-version=2.0".into()),
+                    ],
+                    String::new(),
+                )
+            }
+            Source::WebIdentityFile { token_file, .. } => file(Op::TokenFile, token_file),
+            Source::Container {
+                token_file: Some(f),
+                ..
+            } => file(Op::ContainerTokenFile, f),
+            Source::Container { url, token, .. } => container(url, token.as_deref()),
+            Source::Imds { endpoint } => {
+                let mut c = Call::plain(
+                    Op::ImdsToken,
+                    "IMDSv2 token",
+                    "PUT",
+                    format!("{endpoint}/latest/api/token"),
+                    vec![(
+                        "x-aws-ec2-metadata-token-ttl-seconds".into(),
+                        IMDS_TOKEN_TTL_S.into(),
+                    )],
+                    String::new(),
+                );
+                c.attempts = Some(IMDS_ATTEMPTS);
+                c.timeout_ms = Some(IMDS_TIMEOUT_MS);
+                c
+            }
+        };
+        self.ex.submit(call);
+        self.wait(s, out, now)
+    }
+
+    fn wait(&mut self, s: &Settings, out: &mut Outbox, now: Millis) -> Progress {
+        Progress::Pending(crate::exchange::wait(&mut self.ex, s, out, now, &[]))
+    }
+
+    /// Time passed (a retry is due).
+    pub fn on_wake(&mut self, s: &Settings, out: &mut Outbox, now: Millis) -> Progress {
+        self.wait(s, out, now)
+    }
+
+    /// The shell dropped what was in flight: nothing to clean up.
+    pub fn abandon(&mut self) {
+        self.ex.abandon();
+    }
+
+    pub fn on_responses(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        responses: Vec<HttpResponse>,
+        now: Millis,
+    ) -> Progress {
+        for (call, resp) in self.ex.receive(out, responses, now) {
+            if !(200..300).contains(&resp.status) {
+                let mut m = failure_message(call.operation, &call.path, &resp);
+                if call.tag == Op::OidcToken {
+                    m.push_str(". Check that the job has `permissions: id-token: write`");
+                }
+                return Progress::Failed(format!(
+                    "Could not get AWS credentials from {}: {m}",
+                    self.source.describe()
+                ));
+            }
+            match self.on_answer(s, out, &call.tag, &resp.body, now) {
+                Ok(Some(done)) => return Progress::Ready(done),
+                Ok(None) => {}
+                Err(why) => {
+                    return Progress::Failed(format!(
+                        "Could not get AWS credentials from {}: {why}",
+                        self.source.describe()
+                    ))
+                }
+            }
+        }
+        self.wait(s, out, now)
+    }
+
+    fn on_answer(
+        &mut self,
+        s: &Settings,
+        out: &mut Outbox,
+        op: &Op,
+        body: &str,
+        now: Millis,
+    ) -> Result<Option<Fetched>, String> {
+        match op {
+            Op::OidcToken => {
+                let v: serde_json::Value = serde_json::from_str(body)
+                    .map_err(|_| "GitHub's OIDC token answer is not JSON".to_string())?;
+                let token = v
+                    .get("value")
+                    .and_then(|t| t.as_str())
+                    .ok_or("GitHub's OIDC token answer has no `value`")?
+                    .to_string();
+                out.secret(&token);
+                self.assume_role(s, &token);
+            }
+            Op::TokenFile => {
+                let token = body.trim().to_string();
+                if token.is_empty() {
+                    return Err("the web identity token file is empty".into());
+                }
+                out.secret(&token);
+                self.assume_role(s, &token);
+            }
+            Op::ContainerTokenFile => {
+                let token = body.trim().to_string();
+                out.secret(&token);
+                if let Source::Container { url, .. } = &self.source {
+                    let call = container(url, Some(&token));
+                    self.ex.submit(call);
+                }
+            }
+            Op::AssumeRole => {
+                let fetched = parse_sts(body)?;
+                register(out, &fetched);
+                return Ok(Some(fetched));
+            }
+            Op::Container | Op::ImdsCredentials => {
+                let fetched = parse_json_credentials(body)?;
+                register(out, &fetched);
+                return Ok(Some(fetched));
+            }
+            Op::ImdsToken => {
+                self.imds_token = body.trim().to_string();
+                out.secret(&self.imds_token);
+                self.ex.submit(self.imds_get(Op::ImdsRole, "IMDS role", ""));
+            }
+            Op::ImdsRole => {
+                let role = body.lines().next().unwrap_or("").trim().to_string();
+                if role.is_empty() {
+                    return Err("the instance has no IAM role (instance profile)".into());
+                }
+                self.ex
+                    .submit(self.imds_get(Op::ImdsCredentials, "IMDS credentials", &role));
+            }
+        }
+        let _ = now;
+        Ok(None)
+    }
+
+    fn imds_get(&self, op: Op, operation: &'static str, role: &str) -> Call<Op> {
+        let Source::Imds { endpoint } = &self.source else {
+            unreachable!("only the IMDS source asks IMDS");
+        };
+        let mut c = Call::plain(
+            op,
+            operation,
+            "GET",
+            format!("{endpoint}/latest/meta-data/iam/security-credentials/{role}"),
+            vec![("x-aws-ec2-metadata-token".into(), self.imds_token.clone())],
+            String::new(),
+        );
+        c.attempts = Some(IMDS_ATTEMPTS);
+        c.timeout_ms = Some(IMDS_TIMEOUT_MS);
+        c
+    }
+
+    /// STS AssumeRoleWithWebIdentity (unsigned: the token is the proof).
+    fn assume_role(&mut self, s: &Settings, token: &str) {
+        let (role_arn, session_name, duration) = match &self.source {
+            Source::GitHubOidc {
+                role_arn,
+                session_name,
+                duration_s,
+                ..
+            } => (role_arn.clone(), session_name.clone(), Some(*duration_s)),
+            Source::WebIdentityFile {
+                role_arn,
+                session_name,
+                ..
+            } => (role_arn.clone(), session_name.clone(), None),
+            _ => return,
+        };
+        let mut body = format!(
+            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName={}&WebIdentityToken={}",
+            form_encode(&role_arn),
+            form_encode(&session_name),
+            form_encode(token)
+        );
+        if let Some(d) = duration {
+            body.push_str(&format!("&DurationSeconds={d}"));
+        }
+        self.ex.submit(Call::plain(
+            Op::AssumeRole,
+            "STS AssumeRoleWithWebIdentity",
+            "POST",
+            format!("{}/", s.endpoints.sts),
+            vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded; charset=utf-8".into(),
+            )],
+            body,
+        ));
+    }
+}
+
+/// A `file://` read: the shell answers 200 with the file's contents, or
+/// status 0 with the error.
+fn file(op: Op, path: &str) -> Call<Op> {
+    Call::plain(
+        op,
+        "read file",
+        "GET",
+        format!("file://{path}"),
+        Vec::new(),
+        String::new(),
+    )
+}
+
+fn container(url: &str, token: Option<&str>) -> Call<Op> {
+    let headers = token
+        .map(|t| vec![("authorization".to_string(), t.to_string())])
+        .unwrap_or_default();
+    Call::plain(
+        Op::Container,
+        "container credentials",
+        "GET",
+        url.to_string(),
+        headers,
+        String::new(),
+    )
+}
+
+fn register(out: &mut Outbox, f: &Fetched) {
+    out.secret(&f.credentials.secret_access_key);
+    if let Some(t) = &f.credentials.session_token {
+        out.secret(t);
+    }
+}
+
+/// `<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>
+/// <Credentials><AccessKeyId/><SecretAccessKey/><SessionToken/>
+/// <Expiration/>`; errors come as `<ErrorResponse>` with a 4xx.
+pub fn parse_sts(body: &str) -> Result<Fetched, String> {
+    let doc = xml::parse(body).map_err(|e| format!("STS answered what is not XML ({e})"))?;
+    let c = doc
+        .find(&["AssumeRoleWithWebIdentityResult", "Credentials"])
+        .ok_or("STS's answer has no Credentials")?;
+    let get = |name: &str| c.child_text(name).map(str::to_string);
+    Ok(Fetched {
+        credentials: AwsCredentials {
+            access_key_id: get("AccessKeyId").ok_or("STS's answer has no AccessKeyId")?,
+            secret_access_key: get("SecretAccessKey")
+                .ok_or("STS's answer has no SecretAccessKey")?,
+            session_token: get("SessionToken"),
+        },
+        expires_at: get("Expiration")
+            .and_then(|t| crate::github::parse_rfc3339(&t))
+            .map(|s| s * 1000),
+    })
+}
+
+/// The container and IMDS answer:
+/// `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`.
+pub fn parse_json_credentials(body: &str) -> Result<Fetched, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|_| "the credentials answer is not JSON".to_string())?;
+    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Ok(Fetched {
+        credentials: AwsCredentials {
+            access_key_id: get("AccessKeyId").ok_or("the answer has no AccessKeyId")?,
+            secret_access_key: get("SecretAccessKey").ok_or("the answer has no SecretAccessKey")?,
+            session_token: get("Token"),
+        },
+        expires_at: get("Expiration")
+            .and_then(|t| crate::github::parse_rfc3339(&t))
+            .map(|s| s * 1000),
+    })
+}
+
+/// A failed credential call in one sentence.
+pub fn failure_message(operation: &str, url: &str, resp: &HttpResponse) -> String {
+    // The URL without its query (a request URL may carry a token).
+    let shown = url.split('?').next().unwrap_or(url);
+    if resp.status == 0 {
+        return format!(
+            "{operation} ({shown}) got no answer: {}",
+            resp.error.as_deref().unwrap_or("no answer")
+        );
+    }
+    let err = crate::aws_error::parse(resp);
+    format!(
+        "{operation} ({shown}) failed with HTTP {}: {}: {}",
+        resp.status,
+        err.code,
+        err.message.trim_end_matches('.')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sts_and_json_credentials_are_read() {
+        let sts = "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>sec/ret</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2026-12-01T10:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+        let f = parse_sts(sts).unwrap();
+        assert_eq!(f.credentials.access_key_id, "ASIAX");
+        assert_eq!(f.credentials.session_token.as_deref(), Some("tok"));
+        assert_eq!(f.expires_at, Some(1_796_119_200_000));
+        assert!(parse_sts("<ErrorResponse/>").is_err());
+        let j = parse_json_credentials(r#"{"Code":"Success","AccessKeyId":"ASIAY","SecretAccessKey":"s","Token":"t","Expiration":"2026-12-01T10:00:00Z"}"#).unwrap();
+        assert_eq!(j.credentials.secret_access_key, "s");
+        assert!(parse_json_credentials("{}").is_err());
+    }
+}
