@@ -1100,7 +1100,10 @@ function sleep(ms, cancel) {
 }
 
 // action/src/transport.ts
+var import_promises = require("node:fs/promises");
+var import_node_url = require("node:url");
 async function send(request, cancel) {
+  if (request.url.startsWith("file:")) return read(request);
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`timed out after ${request.timeout_ms} ms`)),
@@ -1131,6 +1134,14 @@ async function send(request, cancel) {
   } finally {
     clearTimeout(timer);
     cancel.removeEventListener("abort", onCancel);
+  }
+}
+async function read(request) {
+  try {
+    const body = await (0, import_promises.readFile)((0, import_node_url.fileURLToPath)(request.url), "utf8");
+    return { id: request.id, status: 200, headers: {}, body };
+  } catch (error2) {
+    return { id: request.id, status: 0, error: errorMessage(error2) };
   }
 }
 function hasBody(method) {
