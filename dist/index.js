@@ -1185,7 +1185,8 @@ async function run() {
       sleep,
       now: Date.now,
       setSecret,
-      log: (level, message) => LOG[level](message),
+      // A level this shell does not know (a newer core) is still printed.
+      log: (level, message) => (LOG[level] ?? info)(message),
       setOutput,
       appendSummary: async (markdown) => {
         if (process.env["GITHUB_STEP_SUMMARY"]) await summary.addRaw(markdown, true).write();

@@ -37,7 +37,8 @@ export async function run(): Promise<void> {
       sleep,
       now: Date.now,
       setSecret: core.setSecret,
-      log: (level, message) => LOG[level](message),
+      // A level this shell does not know (a newer core) is still printed.
+      log: (level, message) => (LOG[level] ?? core.info)(message),
       setOutput: core.setOutput,
       appendSummary: async (markdown) => {
         // Unset outside a GitHub runner (e.g. `node dist/index.js` locally).

@@ -244,6 +244,15 @@ impl<T: Clone> Exchange<T> {
         }
     }
 
+    /// 16 hex digits from the shell's randomness (e.g. a stop-commands
+    /// token).
+    pub fn token(&mut self) -> String {
+        format!(
+            "{:016x}",
+            (self.jitter.unit() * (1u64 << 53) as f64) as u64 ^ 0x5eed_0000_0000_0000
+        )
+    }
+
     /// Queue a call; it goes out with the next [`Exchange::transmit`] that
     /// has room for it.
     pub fn submit(&mut self, call: Call<T>) {

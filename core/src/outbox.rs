@@ -41,10 +41,26 @@ impl Outbox {
         // Redacted when the action is packaged, so that a secret learnt
         // later in the same step (a JIT config read from the very answer
         // being logged) is redacted too.
-        self.logs.push(Log {
-            level,
-            message: message.into(),
-        });
+        let message: String = message.into();
+        // Text from AWS or GitHub (a stopped reason, a message) may hold a
+        // newline followed by what reads as a workflow command: indent such
+        // lines so the Actions runner shows them instead of acting on them.
+        let message = if message.contains("::") {
+            message
+                .split('\n')
+                .map(|l| {
+                    if l.starts_with("::") {
+                        format!("  {l}")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            message
+        };
+        self.logs.push(Log { level, message });
     }
 
     pub fn info(&mut self, m: impl Into<String>) {
@@ -53,12 +69,30 @@ impl Outbox {
     pub fn warning(&mut self, m: impl Into<String>) {
         self.push(Level::Warning, m)
     }
-    /// A collapsed group: its title, then each line.
-    pub fn group(&mut self, title: impl Into<String>, lines: &[String]) {
+    /// A collapsed group of lines that come from elsewhere (a runner's
+    /// log): its title, then each line as text. The Actions runner would
+    /// act on a line that looks like a workflow command (`::error::`,
+    /// `::add-mask::`, `::endgroup::`), so the lines go between
+    /// `::stop-commands::{token}` and `::{token}::`, with `token` random
+    /// (docs.github.com, "Workflow commands": stopping and starting
+    /// workflow commands).
+    pub fn group(&mut self, title: impl Into<String>, lines: &[String], token: &str) {
         self.push(Level::Group, title);
+        self.logs.push(Log {
+            level: Level::Info,
+            message: format!("::stop-commands::{token}"),
+        });
         for line in lines {
-            self.push(Level::Info, line.clone());
+            // Not `push`: these lines are text, shown as they are.
+            self.logs.push(Log {
+                level: Level::Info,
+                message: line.clone(),
+            });
         }
+        self.logs.push(Log {
+            level: Level::Info,
+            message: format!("::{token}::"),
+        });
         self.push(Level::EndGroup, "");
     }
     /// Detail: shown with `debug: true`, else only under the runner's step
@@ -124,5 +158,43 @@ impl Outbox {
             logs,
             next,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_reads_as_a_workflow_command_is_shown_not_obeyed() {
+        let mut out = Outbox::new(false);
+        out.info("Task x stopped: stoppedReason \"bye\n::error::injected\"");
+        out.group(
+            "log",
+            &["::add-mask::x".to_string(), "::endgroup::".to_string()],
+            "0123456789abcdef",
+        );
+        let a = out.action(Next::Wait {
+            requests: Vec::new(),
+            wake_ms: None,
+        });
+        assert_eq!(
+            a.logs[0].message,
+            "Task x stopped: stoppedReason \"bye\n  ::error::injected\""
+        );
+        let messages: Vec<&str> = a.logs[1..].iter().map(|l| l.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "log",
+                "::stop-commands::0123456789abcdef",
+                "::add-mask::x",
+                "::endgroup::",
+                "::0123456789abcdef::",
+                ""
+            ]
+        );
+        assert_eq!(a.logs[1].level, Level::Group);
+        assert_eq!(a.logs[6].level, Level::EndGroup);
     }
 }

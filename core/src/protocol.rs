@@ -79,6 +79,7 @@ pub enum Level {
     /// Starts a collapsed group titled `message` (`core.startGroup`); the
     /// lines up to the next [`Level::EndGroup`] go in it.
     Group,
+    #[serde(rename = "endgroup")]
     EndGroup,
 }
 
@@ -137,4 +138,40 @@ pub struct Config {
     pub env: BTreeMap<String, String>,
     /// At least 16 random bytes, hex encoded, from a cryptographic source.
     pub random: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_cross_as_the_shell_names_them() {
+        // wasm.rs's Level type and action/src/main.ts's LOG map use these.
+        let names: Vec<String> = [
+            Level::Debug,
+            Level::Info,
+            Level::Notice,
+            Level::Warning,
+            Level::Error,
+            Level::Group,
+            Level::EndGroup,
+        ]
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"debug\"",
+                "\"info\"",
+                "\"notice\"",
+                "\"warning\"",
+                "\"error\"",
+                "\"group\"",
+                "\"endgroup\""
+            ]
+        );
+        let wasm = include_str!("wasm.rs");
+        assert!(wasm.contains(r#"export type Level = "debug" | "info" | "notice" | "warning" | "error" | "group" | "endgroup";"#));
+    }
 }

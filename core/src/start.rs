@@ -1814,7 +1814,8 @@ impl Start {
                     lines.len(),
                     l.task_id()
                 );
-                self.out.group(title.clone(), lines);
+                let token = self.ex.token();
+                self.out.group(title.clone(), lines, &token);
                 md.push_str(&summary::details(&title, lines));
             }
             if let Some(note) = &l.log_note {

@@ -245,7 +245,8 @@ impl Stop {
                     c.task.tag(crate::names::TAG_RUNNER_ID).unwrap_or("?"),
                     lines.len()
                 );
-                self.out.group(title.clone(), lines);
+                let token = self.ex.token();
+                self.out.group(title.clone(), lines, &token);
                 md.push_str(&summary::details(&title, lines));
             }
             if let Some(note) = &c.note {

@@ -286,9 +286,17 @@ fn a_task_that_stops_before_running_shows_the_runners_last_log_lines() {
         .iter()
         .position(|(lvl, m)| lvl == "Group" && m.contains("the last 2 lines of its log"))
         .expect("a group");
-    assert_eq!(all[start + 1].1, "√ Connected to GitHub");
-    assert!(all[start + 2].1.contains("was used already") && !all[start + 2].1.contains(JIT));
-    assert_eq!(all[start + 3].0, "EndGroup");
+    // The lines are text: workflow commands are off between the markers.
+    let token = all[start + 1]
+        .1
+        .strip_prefix("::stop-commands::")
+        .expect("commands stopped")
+        .to_string();
+    assert_eq!(token.len(), 16);
+    assert_eq!(all[start + 2].1, "√ Connected to GitHub");
+    assert!(all[start + 3].1.contains("was used already") && !all[start + 3].1.contains(JIT));
+    assert_eq!(all[start + 4].1, format!("::{token}::"));
+    assert_eq!(all[start + 5].0, "EndGroup");
     // And in the summary.
     let summary = o.summary();
     assert!(
