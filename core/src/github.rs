@@ -67,6 +67,28 @@ pub fn more_pages(page: u32, got: usize, total: u64) -> bool {
     got > 0 && u64::from(page) * RUNNERS_PER_PAGE < total
 }
 
+/// `GET /orgs/{org}/actions/runner-groups` ("List self-hosted runner
+/// groups for an organization"), a page of 100.
+pub fn runner_groups_path(org: &str, page: u32) -> String {
+    format!("/orgs/{org}/actions/runner-groups?per_page={RUNNERS_PER_PAGE}&page={page}")
+}
+
+/// `(id, name)` of each group, and `total_count`.
+pub fn parse_runner_groups(body: &str) -> Option<(Vec<(u64, String)>, u64)> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let groups: Vec<(u64, String)> = v
+        .get("runner_groups")?
+        .as_array()?
+        .iter()
+        .filter_map(|g| Some((g.get("id")?.as_u64()?, g.get("name")?.as_str()?.to_string())))
+        .collect();
+    let total = v
+        .get("total_count")
+        .and_then(Value::as_u64)
+        .unwrap_or(groups.len() as u64);
+    Some((groups, total))
+}
+
 pub fn runner_path(scope: &Scope, id: u64) -> String {
     format!("{}/actions/runners/{id}", scope.api_prefix())
 }

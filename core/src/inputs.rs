@@ -85,6 +85,7 @@ pub const INPUT_NAMES: &[&str] = &[
     "role-session-name",
     "role-duration-seconds",
     "audience",
+    "default-labels",
 ];
 
 /// `name` when not given (major0/gh-ecs-runner's default).
@@ -294,11 +295,15 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let container_name = p.container_name();
     let tags = p.tags();
     let env = p.env_lines();
-    let runner_group = p.runner_group();
+    let (runner_group, runner_group_name) = p.runner_group(scope.as_ref());
     let registration = p.registration();
     let timeout_s = p.timeout();
     let wait_for_registration = p.boolean("wait-for-registration");
     let debug = p.boolean("debug") || p.env("RUNNER_DEBUG") == Some("1");
+    let default_labels = match p.input("default-labels") {
+        "" => true,
+        _ => p.boolean("default-labels"),
+    };
     let task_arns = p.task_arns();
     let runner_id = p.runner_id();
     let max_age_min = p.max_age();
@@ -342,10 +347,12 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         tags,
         env,
         runner_group,
+        runner_group_name,
         registration,
         timeout_s,
         wait_for_registration,
         debug,
+        default_labels,
         task_arns,
         runner_id,
         max_age_min,
@@ -1333,25 +1340,47 @@ impl<'a> Parser<'a> {
         vars
     }
 
-    fn runner_group(&mut self) -> u64 {
+    /// `runner-group`: an id, or an organization's group by name (looked
+    /// up when starting); a repository has only the Default group, 1.
+    fn runner_group(&mut self, scope: Option<&Scope>) -> (u64, Option<String>) {
         let raw = self.input("runner-group");
         if raw.is_empty() {
-            return DEFAULT_RUNNER_GROUP;
+            return (DEFAULT_RUNNER_GROUP, None);
         }
-        match parse_uint(raw).filter(|&n| n > 0) {
-            Some(n) => n,
-            None => {
+        if let Some(n) = parse_uint(raw) {
+            if n == 0 {
                 self.report(
                     "runner-group",
                     format!(
-                        "{} is not a runner group id; use a positive integer (1 is the \
-                         Default group)",
+                        "{} is not a runner group id; use a positive integer (1 is the Default \
+                         group) or, for an organization, a group's name",
                         show(raw)
                     ),
                 );
-                DEFAULT_RUNNER_GROUP
             }
+            return (n.max(1), None);
         }
+        if raw.eq_ignore_ascii_case("default") {
+            return (DEFAULT_RUNNER_GROUP, None);
+        }
+        if raw.chars().count() > 100 || raw.chars().any(|c| c.is_control()) {
+            self.report(
+                "runner-group",
+                format!("{} is not a runner group name", show(raw)),
+            );
+        }
+        if let Some(Scope::Repo { .. }) = scope {
+            self.report(
+                "runner-group",
+                format!(
+                    "{} names a runner group, but runners of a repository all go to its Default \
+                     group: use a positive integer id (1), or set `context` to the organization \
+                     whose group it is",
+                    show(raw)
+                ),
+            );
+        }
+        (DEFAULT_RUNNER_GROUP, Some(raw.to_string()))
     }
 
     fn registration(&mut self) -> Registration {
@@ -2184,7 +2213,8 @@ mod tests {
                 "wait-for-registration",
                 "debug",
                 "max-age",
-                "dry-run"
+                "dry-run",
+                "default-labels"
             ]
         );
         let implicit = ok(&[], &[]);
@@ -2881,6 +2911,14 @@ mod tests {
             &[],
         );
         assert_eq!((s.runner_group, s.timeout_s, s.max_age_min), (7, 86400, 0));
+        let org = ok(
+            &[("runner-group", "ECS runners"), ("context", "octo-org")],
+            &[],
+        );
+        assert_eq!(org.runner_group_name.as_deref(), Some("ECS runners"));
+        assert_eq!(ok(&[("runner-group", "default")], &[]).runner_group, 1);
+        assert!(!ok(&[("default-labels", "false")], &[]).default_labels);
+        assert!(ok(&[], &[]).default_labels);
         for (input, bad, allowed) in [
             ("runner-group", "0", "positive integer"),
             ("runner-group", "+3", "positive integer"),

@@ -73,18 +73,25 @@ pub fn run_prefix(s: &Settings) -> String {
     format!("{}-{}-", s.name, s.run.run_id)
 }
 
-/// `self-hosted`, `Linux`, arch, `ephemeral`, name, the user's labels, the
+/// `self-hosted`, `Linux`, arch (unless `default-labels: false`),
+/// `ephemeral`, name, the user's labels, the
 /// step's runner id, and the runner's own name when it differs (a fleet);
 /// without duplicates (GitHub compares labels case-insensitively).
 pub fn labels(s: &Settings, runner_id: &str, runner_name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let fixed = [
-        "self-hosted",
-        "Linux",
-        s.run.arch.as_str(),
-        "ephemeral",
-        s.name.as_str(),
-    ];
+    // Without the default labels a queued job elsewhere that asks only for
+    // `self-hosted` (or the OS, the architecture) cannot take the runner.
+    let fixed: &[&str] = if s.default_labels {
+        &[
+            "self-hosted",
+            "Linux",
+            s.run.arch.as_str(),
+            "ephemeral",
+            s.name.as_str(),
+        ]
+    } else {
+        &[s.name.as_str()]
+    };
     let all = fixed
         .iter()
         .map(|l| l.to_string())

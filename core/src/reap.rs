@@ -614,9 +614,11 @@ impl Reap {
     }
 }
 
-/// A runner ecs-runner registered: ephemeral, labelled with its own name,
-/// and named `{name}-{run id}-{attempt}-{8 hex}` (docs/behaviour.md).
+/// A runner ecs-runner registered: labelled with its own name and named
+/// `{name}-{run id}-{attempt}-{8 hex}[-N]` (docs/behaviour.md).
 pub fn is_ours(r: &Runner) -> bool {
     let has = |l: &str| r.labels.iter().any(|x| x.eq_ignore_ascii_case(l));
-    names::run_id_in(&r.name).is_some() && has("ephemeral") && has(&r.name)
+    // `ephemeral` is not there with `default-labels: false`: the name's
+    // shape and the runner's own name as a label are what ecs-runner gives.
+    names::run_id_in(&r.name).is_some() && has(&r.name)
 }

@@ -134,12 +134,18 @@ pub struct Settings {
     /// `env`: `KEY=VALUE` pairs for the runner container.
     pub env: Vec<(String, String)>,
     pub runner_group: u64,
+    /// `runner-group` given by name (an organization's group): looked up
+    /// with GitHub before registering.
+    pub runner_group_name: Option<String>,
     pub registration: Registration,
     /// `timeout`: seconds until the task is RUNNING (and, with
     /// `wait-for-registration`, the runner online).
     pub timeout_s: u64,
     pub wait_for_registration: bool,
     pub debug: bool,
+    /// `default-labels`: register with `self-hosted`, `Linux` and the
+    /// architecture (true, the default) or only with the runner's own.
+    pub default_labels: bool,
     /// Stop mode: `task-arn` (ARNs or ids, at most 100; may be empty) and
     /// `runner-id` (a runner, or a fleet's label).
     pub task_arns: Vec<String>,

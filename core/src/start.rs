@@ -84,6 +84,8 @@ pub enum Op {
     /// register again.
     Conflict(usize),
     ConflictDelete(usize),
+    /// A page of the organization's runner groups (`runner-group` by name).
+    RunnerGroups(u32),
     /// Whether launch `i`'s runner is online (a single runner).
     RunnerStatus(usize),
     /// A page of the runner listing (a fleet waiting to be online).
@@ -184,6 +186,10 @@ pub struct Start {
     td_content: Option<(Value, String)>,
     /// DescribeTasks answers in a row that could not be read.
     unreadable_looks: u32,
+    /// `runner-group` by name: its id is known (or none was asked), and
+    /// the names seen while looking.
+    group_done: bool,
+    groups_seen: Vec<String>,
 }
 
 impl Start {
@@ -224,6 +230,8 @@ impl Start {
             out,
             td_content,
             unreadable_looks: 0,
+            group_done: s.runner_group_name.is_none(),
+            groups_seen: Vec::new(),
             ex: Exchange::new(random),
             label,
             launches,
@@ -301,6 +309,9 @@ impl Start {
             "DescribeTaskDefinition",
             describe,
         ));
+        if !self.group_done {
+            self.runner_groups(1);
+        }
         match &self.s.subnets {
             Lookup::Tag { .. } => self.lookup(Op::Subnets, None),
             Lookup::Ids(ids) => {
@@ -543,6 +554,7 @@ impl Start {
                 l.runner_created = false;
                 self.register(i);
             }
+            Op::RunnerGroups(page) => self.on_runner_groups(now, page, &resp.body),
             Op::Undo(_) | Op::LogTail(_) => {}
         }
     }
@@ -790,7 +802,11 @@ impl Start {
     /// runner (the exchange sends as many at once as GitHub's bound allows).
     fn prepared(&mut self, _now: Millis) {
         let network_known = !self.awsvpc() || (self.subnets_done && self.security_groups_done);
-        if self.stage != Stage::Preparing || self.task_definition.is_none() || !network_known {
+        if self.stage != Stage::Preparing
+            || self.task_definition.is_none()
+            || !network_known
+            || !self.group_done
+        {
             return;
         }
         // A bridge-mode task needs no lookup: the ones still reading pages
@@ -799,6 +815,53 @@ impl Start {
         for i in 0..self.launches.len() {
             self.register(i);
         }
+    }
+
+    fn runner_groups(&mut self, page: u32) {
+        let org = match &self.s.scope {
+            crate::settings::Scope::Org { org } => org.clone(),
+            // inputs.rs allows a group name only for an organization.
+            crate::settings::Scope::Repo { owner, .. } => owner.clone(),
+        };
+        self.ex.submit(Call::github(
+            Op::RunnerGroups(page),
+            "list runner groups",
+            "GET",
+            github::runner_groups_path(&org, page),
+            None,
+        ));
+    }
+
+    /// A page of runner groups: the named one's id, the next page, or an
+    /// error listing the groups there are.
+    fn on_runner_groups(&mut self, now: Millis, page: u32, body: &str) {
+        let Some((groups, total)) = github::parse_runner_groups(body) else {
+            return self.fail(now, "GitHub list runner groups: unreadable answer".into());
+        };
+        let wanted = self.s.runner_group_name.clone().unwrap_or_default();
+        if let Some((id, name)) = groups.iter().find(|(_, n)| n.eq_ignore_ascii_case(&wanted)) {
+            self.out.info(format!("Runner group {name} has id {id}"));
+            self.s.runner_group = *id;
+            self.group_done = true;
+            return self.prepared(now);
+        }
+        self.groups_seen
+            .extend(groups.iter().map(|(_, n)| n.clone()));
+        if github::more_pages(page, groups.len(), total) {
+            return self.runner_groups(page + 1);
+        }
+        let seen = if self.groups_seen.is_empty() {
+            "none".to_string()
+        } else {
+            self.groups_seen.join(", ")
+        };
+        self.fail(
+            now,
+            format!(
+                "Input 'runner-group': the organization {} has no runner group named '{wanted}'; it has: {seen}.",
+                self.s.scope.display()
+            ),
+        );
     }
 
     /// Register launch `i`'s runner with GitHub.

@@ -831,3 +831,87 @@ fn cancel_while_github_registers_looks_the_runner_up_by_name() {
 
 // ---- several runners per step (the machine works on a list; the inputs ask
 // for one runner so far) ----
+
+#[test]
+fn without_default_labels_the_runner_carries_only_its_own() {
+    let mut s = settings();
+    s.default_labels = false;
+    let mut w = World::default();
+    let o = start(s, &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let jit = json_body(w.first(JIT_OP));
+    assert_eq!(
+        jit["labels"],
+        json!(["gh", "linux", "big", "gh-987654-1-0123abcd"]),
+        "no self-hosted, Linux, X64 or ephemeral"
+    );
+}
+
+#[test]
+fn a_runner_group_named_is_looked_up_in_the_organization() {
+    use ecs_runner_core::settings::Scope;
+    let org_jit = "github:POST /orgs/octo/actions/runners/generate-jitconfig";
+    let groups =
+        |page: u32| format!("github:GET /orgs/octo/actions/runner-groups?per_page=100&page={page}");
+    let page = |groups: Value, total: u64| {
+        Reply(
+            200,
+            json!({"total_count": total, "runner_groups": groups}).to_string(),
+        )
+    };
+    let mut s = settings();
+    s.scope = Scope::Org { org: "octo".into() };
+    s.runner_group_name = Some("ecs runners".into());
+    let mut w = World::default();
+    let first: Vec<Value> = (1..=100)
+        .map(|i| json!({"id": i, "name": format!("group {i}")}))
+        .collect();
+    w.queue(&groups(1), page(json!(first), 101));
+    w.queue(
+        &groups(2),
+        page(json!([{"id": 7001, "name": "ECS Runners"}]), 101),
+    );
+    w.queue(
+        org_jit,
+        Reply(
+            201,
+            json!({"runner": {"id": 42, "name": "x"}, "encoded_jit_config": JIT}).to_string(),
+        ),
+    );
+    w.queue(
+        "github:DELETE /orgs/octo/actions/runners/42",
+        Reply(204, String::new()),
+    );
+    let o = start(s.clone(), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(json_body(w.first(org_jit))["runner_group_id"], 7001);
+    assert!(o
+        .visible_logs()
+        .join("\n")
+        .contains("Runner group ECS Runners has id 7001"));
+    // Looked up before anything is registered.
+    let ops = w.ops();
+    assert!(
+        ops.iter().position(|o| o == &groups(2)).unwrap()
+            < ops.iter().position(|o| o == org_jit).unwrap()
+    );
+
+    // A name the organization does not have: the groups it has, nothing
+    // registered.
+    let mut w = World::default();
+    w.queue(
+        &groups(1),
+        page(
+            json!([{"id": 1, "name": "Default"}, {"id": 2, "name": "gpu"}]),
+            2,
+        ),
+    );
+    s.runner_group_name = Some("nope".into());
+    let o = start(s, &mut w);
+    let msg = o.failure();
+    assert!(
+        msg.contains("no runner group named 'nope'; it has: Default, gpu"),
+        "{msg}"
+    );
+    assert_eq!(w.count(org_jit), 0);
+}

@@ -52,6 +52,8 @@ pub fn settings() -> Settings {
         tags: vec![("team".into(), "ci".into())],
         env: vec![("FOO".into(), "bar baz".into())],
         runner_group: 1,
+        runner_group_name: None,
+        default_labels: true,
         registration: Registration::Jit,
         timeout_s: 600,
         wait_for_registration: false,
