@@ -80,6 +80,12 @@ aws-actions/configure-aws-credentials), `role-to-assume` (GitHub OIDC; the job n
 AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI (ECS), and the EC2 instance \
 metadata (skipped: AWS_EC2_METADATA_DISABLED=true)";
 
+/// Request ids of a refresh, far above the mode machine's.
+pub const REFRESH_IDS: u32 = 1 << 30;
+/// Temporary credentials are fetched again this long before they expire
+/// (the AWS SDKs refresh 5 to 15 minutes ahead).
+pub const REFRESH_AHEAD_MS: Millis = 10 * 60_000;
+
 /// IMDS answers on the machine itself or not at all: a short wait.
 const IMDS_TIMEOUT_MS: u64 = 1_000;
 const IMDS_ATTEMPTS: u32 = 2;
@@ -126,6 +132,21 @@ impl Provider {
             ex: Exchange::new(random),
             imds_token: String::new(),
         }
+    }
+
+    /// A provider that fetches again while the mode's machine runs: its
+    /// request ids start at [`REFRESH_IDS`], apart from the machine's.
+    pub fn refreshing(source: Source, random: &str) -> Self {
+        Provider {
+            source,
+            ex: Exchange::with_first_id(random, REFRESH_IDS),
+            imds_token: String::new(),
+        }
+    }
+
+    /// Whether the answer with this id is this provider's.
+    pub fn owns(id: u32) -> bool {
+        id >= REFRESH_IDS
     }
 
     pub fn source(&self) -> &Source {

@@ -233,8 +233,14 @@ pub struct Exchange<T> {
 impl<T: Clone> Exchange<T> {
     /// `random`: the shell's random hex digits, for the jitter.
     pub fn new(random: &str) -> Self {
+        Self::with_first_id(random, 1)
+    }
+
+    /// An exchange whose request ids start at `first`, apart from another
+    /// exchange's requests in flight at the same time.
+    pub fn with_first_id(random: &str, first: u32) -> Self {
         Exchange {
-            next_id: 1,
+            next_id: first,
             entries: Vec::new(),
             jitter: Jitter::from_hex(random),
             github_hold_until: 0,

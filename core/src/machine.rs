@@ -29,8 +29,21 @@ struct Pending {
     out: Outbox,
 }
 
+/// Temporary credentials of the chain, fetched again before they expire.
+struct Refresh {
+    s: Settings,
+    random: String,
+    expires_at: Millis,
+    /// A fetch under way.
+    provider: Option<Provider>,
+    /// No new fetch before this (after a failed one).
+    not_before: Millis,
+    out: Outbox,
+}
+
 pub struct Machine {
     inner: Inner,
+    refresh: Option<Refresh>,
     /// Secrets known from the configuration, handed out with the first action
     /// whatever happens next (even invalid input must not leak a token).
     first_secrets: Option<Vec<String>>,
@@ -70,6 +83,7 @@ impl Machine {
         };
         Machine {
             inner,
+            refresh: None,
             first_secrets: Some(secrets),
         }
     }
@@ -118,6 +132,16 @@ impl Machine {
                         let mut s = p.s.clone();
                         s.credentials = fetched.credentials;
                         let random = p.random.clone();
+                        if let Some(expires_at) = fetched.expires_at {
+                            self.refresh = Some(Refresh {
+                                s: s.clone(),
+                                random: random.clone(),
+                                expires_at,
+                                provider: None,
+                                not_before: 0,
+                                out: Outbox::new(s.debug),
+                            });
+                        }
                         let mut before = p.out.action(Next::Wait {
                             requests: Vec::new(),
                             wake_ms: None,
@@ -133,9 +157,10 @@ impl Machine {
                     }
                 }
             }
-            Inner::Start(m) => m.step(now, event),
-            Inner::Stop(m) => m.step(now, event),
-            Inner::Reap(m) => m.step(now, event),
+            _ => match self.refresh.as_mut() {
+                Some(r) => step_refreshing(&mut self.inner, r, now, event),
+                None => self.inner.step_inner(now, event),
+            },
         };
         if let Some(mut first) = self.first_secrets.take() {
             first.retain(|s| !action.secrets.contains(s));
@@ -144,6 +169,107 @@ impl Machine {
         }
         action
     }
+}
+
+/// A step of the mode's machine while its temporary credentials are kept
+/// fresh: the refresh's answers (ids from [`crate::creds::REFRESH_IDS`])
+/// go to the provider, the rest to the machine; a refresh starts
+/// [`crate::creds::REFRESH_AHEAD_MS`] before the credentials expire, its
+/// requests go out with the machine's, and its credentials replace the old
+/// ones in the machine when they arrive.
+fn step_refreshing(inner: &mut Inner, r: &mut Refresh, now: Millis, event: Event) -> Action {
+    use crate::creds::REFRESH_AHEAD_MS;
+    let mut ours = Vec::new();
+    let event = match event {
+        Event::Responses { responses } => {
+            let (mine, theirs): (Vec<_>, Vec<_>) =
+                responses.into_iter().partition(|r| Provider::owns(r.id));
+            ours = mine;
+            if theirs.is_empty() {
+                Event::Woke
+            } else {
+                Event::Responses { responses: theirs }
+            }
+        }
+        Event::Cancel { signal } => {
+            r.provider = None;
+            Event::Cancel { signal }
+        }
+        other => other,
+    };
+    let mut progress = None;
+    if let Some(p) = r.provider.as_mut() {
+        progress = Some(if ours.is_empty() {
+            p.on_wake(&r.s, &mut r.out, now)
+        } else {
+            p.on_responses(&r.s, &mut r.out, ours, now)
+        });
+    }
+    // The refresh's requests and timer go out with the machine's.
+    let mut extra = None;
+    match progress {
+        Some(Progress::Pending(next)) => extra = Some(next),
+        Some(Progress::Ready(fetched)) => {
+            r.provider = None;
+            r.expires_at = fetched.expires_at.unwrap_or(Millis::MAX);
+            r.out
+                .info("Fetched fresh AWS credentials before the old ones expire");
+            inner.set_credentials(fetched.credentials);
+        }
+        Some(Progress::Failed(why)) => {
+            r.provider = None;
+            r.not_before = now + 60_000;
+            r.out.warning(format!(
+                "Could not refresh the AWS credentials ({why}); trying again in a minute"
+            ));
+        }
+        _ => {}
+    }
+    let mut action = inner.step_inner(now, event);
+    let finished = !matches!(action.next, Next::Wait { .. });
+    if !finished
+        && r.provider.is_none()
+        && now >= r.not_before
+        && now.saturating_add(REFRESH_AHEAD_MS) >= r.expires_at
+    {
+        let mut p = Provider::refreshing(r.s.credential_source.clone(), &r.random);
+        r.out.info(format!(
+            "Refreshing the AWS credentials from {}",
+            p.source().describe()
+        ));
+        match p.start(&r.s, &mut r.out, now) {
+            Progress::Pending(next) => {
+                r.provider = Some(p);
+                extra = Some(next);
+            }
+            _ => r.not_before = now + 60_000,
+        }
+    }
+    let said = r.out.action(Next::Wait {
+        requests: Vec::new(),
+        wake_ms: None,
+    });
+    let mut secrets = said.secrets;
+    secrets.append(&mut action.secrets);
+    action.secrets = secrets;
+    let mut logs = said.logs;
+    logs.append(&mut action.logs);
+    action.logs = logs;
+    if let (
+        Next::Wait { requests, wake_ms },
+        Some(Next::Wait {
+            requests: more,
+            wake_ms: their_wake,
+        }),
+    ) = (&mut action.next, extra.take())
+    {
+        requests.extend(more);
+        *wake_ms = match (*wake_ms, their_wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    action
 }
 
 fn mode_machine(s: Settings, random: &str) -> Inner {
@@ -155,6 +281,15 @@ fn mode_machine(s: Settings, random: &str) -> Inner {
 }
 
 impl Inner {
+    fn set_credentials(&mut self, c: crate::settings::AwsCredentials) {
+        match self {
+            Inner::Start(m) => m.set_credentials(c),
+            Inner::Stop(m) => m.set_credentials(c),
+            Inner::Reap(m) => m.set_credentials(c),
+            Inner::Invalid(_) | Inner::Credentials(_) => {}
+        }
+    }
+
     /// A step of a mode's machine (not of the credentials phase).
     fn step_inner(&mut self, now: Millis, event: Event) -> Action {
         match self {

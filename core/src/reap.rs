@@ -88,6 +88,16 @@ impl Reap {
         }
     }
 
+    /// Fresh credentials (a refresh before the old ones expired): every
+    /// request from now on is signed with them.
+    pub fn set_credentials(&mut self, c: crate::settings::AwsCredentials) {
+        self.out.secret(&c.secret_access_key);
+        if let Some(t) = &c.session_token {
+            self.out.secret(t);
+        }
+        self.s.credentials = c;
+    }
+
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
         let next = match event {
             Event::Start => self.begin(now),

@@ -254,6 +254,16 @@ impl Start {
         }
     }
 
+    /// Fresh credentials (a refresh before the old ones expired): every
+    /// request from now on is signed with them.
+    pub fn set_credentials(&mut self, c: crate::settings::AwsCredentials) {
+        self.out.secret(&c.secret_access_key);
+        if let Some(t) = &c.session_token {
+            self.out.secret(t);
+        }
+        self.s.credentials = c;
+    }
+
     pub fn step(&mut self, now: Millis, event: Event) -> Action {
         match event {
             Event::Start => self.begin(now),

@@ -374,3 +374,81 @@ fn environment_keys_win_over_every_other_source_but_role_to_assume() {
             .contains("Credential=AKIDENVIRONMENT/")
     );
 }
+
+fn rfc3339(ms: u64) -> String {
+    aws_smithy_types::DateTime::from_secs((ms / 1000) as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+#[test]
+fn temporary_credentials_are_fetched_again_before_they_expire() {
+    let base = "http://127.0.0.1:9922";
+    let token = format!("http:PUT {base}/latest/api/token");
+    let role = format!("http:GET {base}/latest/meta-data/iam/security-credentials/");
+    let creds =
+        format!("http:GET {base}/latest/meta-data/iam/security-credentials/runner-host-role");
+    let mut w = World::default();
+    // The first credentials expire 12 minutes in; the second much later.
+    for (key, expires) in [
+        (FETCHED_KEY, T0 + 12 * 60_000),
+        ("ASIASECONDKEY0000002", T0 + 6 * 3_600_000),
+    ] {
+        w.queue(&token, Reply(200, "imds-session-token".into()));
+        w.queue(&role, Reply(200, "runner-host-role".into()));
+        w.queue(
+            &creds,
+            Reply::ok(json!({"Code": "Success", "AccessKeyId": key, "SecretAccessKey": format!("{key}-secret"), "Token": format!("{key}-session"), "Expiration": rfc3339(expires)})),
+        );
+    }
+    // The task takes 20 minutes to be RUNNING.
+    w.statuses = vec![task_json("PENDING", "RUNNING")];
+    let mut env = no_keys();
+    env.push(("AWS_EC2_METADATA_SERVICE_ENDPOINT", base));
+    let mut m = Machine::new(config(&[("timeout", "1500")], &env));
+    let o = drive_with(&mut m, &mut w, |_, _| false);
+    assert!(
+        o.failure().contains("not RUNNING within timeout"),
+        "{}",
+        o.failure()
+    );
+    assert_eq!(w.count(&creds), 2, "fetched twice");
+    let refreshed_at = w.sent_at(&creds)[1];
+    assert!(
+        refreshed_at >= T0 + 2 * 60_000 && refreshed_at < T0 + 3 * 60_000,
+        "refreshed {} s in",
+        (refreshed_at - T0) / 1000
+    );
+    // Before: the first key; after: the second, never an expired one.
+    for (r, (sent, _)) in w.requests.iter().zip(&w.times) {
+        let Some(auth) = r
+            .headers
+            .get("authorization")
+            .filter(|_| r.headers.contains_key("x-amz-date"))
+        else {
+            continue;
+        };
+        let key = if *sent <= refreshed_at + 100 {
+            FETCHED_KEY
+        } else {
+            "ASIASECONDKEY0000002"
+        };
+        assert!(
+            auth.contains(&format!("Credential={key}/")),
+            "at {} s: {auth}",
+            (sent - T0) / 1000
+        );
+        assert!(*sent < T0 + 12 * 60_000 || key != FETCHED_KEY);
+    }
+    let logs = o.visible_logs().join("\n");
+    assert!(
+        logs.contains("Refreshing the AWS credentials from the EC2 instance metadata"),
+        "{logs}"
+    );
+    assert!(logs.contains("Fetched fresh AWS credentials"), "{logs}");
+    let secrets = o.secrets();
+    assert!(secrets.iter().any(|s| s == "ASIASECONDKEY0000002-secret"));
+    for line in o.logs() {
+        assert!(!line.contains("ASIASECONDKEY0000002-secret"), "{line}");
+    }
+}
