@@ -1,6 +1,7 @@
 // Self-test of the e2e harness: the fake GitHub's checks, moto seeding and
-// read-back, the recording proxy's signature check, and runAction's
-// environment. These do not need dist/ and pass before the action exists.
+// read-back, the recording proxy's signature check and AWS request contract
+// (botocore's service models), and runAction's environment. These do not
+// need dist/ and pass before the action exists.
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,9 @@ import {
   assertNoSecrets,
   inputVariable,
 } from './lib/action.mjs';
-import { fakePat } from './lib/world.mjs';
+import { fakePat, World } from './lib/world.mjs';
+import { HARNESS_ACCESS_KEY_ID } from './lib/aws-proxy.mjs';
+import { shebangPython } from './lib/aws-contract.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +66,7 @@ describe('fake GitHub', () => {
       assert.equal(r.status, 401);
       assert.equal(r.body.message, 'Bad credentials');
     }
-    assert.equal(gh.violations.length, 3);
+    assert.equal(gh.violations().length, 3);
     assert.equal(gh.requests.length, 3);
   });
 
@@ -84,9 +87,9 @@ describe('fake GitHub', () => {
     assert.equal(old.status, 400);
     assert.match(old.body.message, /2021-01-01/);
     assert.equal((await call('GET', `${REPO}/actions/runners`, { headers: { ...good, accept: 'application/json' } })).status, 400);
-    assert.equal(gh.violations.length, 4);
+    assert.equal(gh.violations().length, 4);
     assert.equal((await call('GET', `${REPO}/actions/runners`)).status, 200);
-    assert.equal(gh.violations.length, 4);
+    assert.equal(gh.violations().length, 4);
   });
 
   test('generate-jitconfig registers a runner and issues a fresh config', async () => {
@@ -456,6 +459,111 @@ print(json.dumps({'arn': r['tasks'][0]['taskArn'], 'subnets': subnets}))
     assert.equal((await throttled.json()).__type, 'ThrottlingException');
   });
 
+  /** A JSON 1.1 call through the proxy with moto's fake (unverifiable) signature. */
+  const viaProxy = (service, target, body) =>
+    fetch(moto.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': target,
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/eu-west-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+  test('proxy: an async rewrite holds the answer until it resolves; CloudWatch Logs calls are recorded and rewritable', async () => {
+    let wrote = false;
+    moto.proxy.rewrite(
+      (c) => c.operation === 'ListClusters',
+      async (body) => {
+        await sleep(200);
+        wrote = true;
+        body.clusterArns.push('arn:late');
+      },
+    );
+    moto.proxy.rewrite(
+      (c) => c.service === 'logs' && c.operation === 'DescribeLogGroups',
+      (body) => ({ ...body, logGroups: [...body.logGroups, { logGroupName: '/added' }] }),
+    );
+    const t0 = Date.now();
+    const clusters = await viaProxy('ecs', 'AmazonEC2ContainerServiceV20141113.ListClusters', {});
+    assert.ok(wrote && Date.now() - t0 >= 190, 'the answer did not wait for the rewrite');
+    assert.ok(clusters.body.clusterArns.includes('arn:late'), 'an edit in place (undefined returned) is kept');
+    const groups = await viaProxy('logs', 'Logs_20140328.DescribeLogGroups', {});
+    assert.equal(groups.status, 200);
+    assert.ok(groups.body.logGroups.some((g) => g.logGroupName === '/added'));
+    const [call] = moto.proxy.calls('DescribeLogGroups');
+    assert.equal(call.service, 'logs');
+    assert.deepEqual(call.body, {});
+  });
+
+  test('CloudWatch Logs: writeLog, then GetLogEvents startFromHead false gives the last `limit` events; no stream is ResourceNotFoundException', async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => `line ${i + 1}`);
+    await moto.writeLog('/e2e/logs', 'ecs-runner/runner/abc', lines);
+    await moto.writeLog('/e2e/logs', 'ecs-runner/runner/other', ['other']); // the group exists already: fine
+    const last = await viaProxy('logs', 'Logs_20140328.GetLogEvents', {
+      logGroupName: '/e2e/logs',
+      logStreamName: 'ecs-runner/runner/abc',
+      limit: 50,
+      startFromHead: false,
+    });
+    assert.equal(last.status, 200);
+    assert.deepEqual(last.body.events.map((e) => e.message), lines.slice(10));
+    const none = await viaProxy('logs', 'Logs_20140328.GetLogEvents', {
+      logGroupName: '/e2e/logs',
+      logStreamName: 'ecs-runner/runner/none',
+      startFromHead: false,
+    });
+    assert.equal(none.status, 400);
+    assert.equal(none.body.__type, 'ResourceNotFoundException');
+    assert.deepEqual(moto.proxy.requests.map((c) => `${c.service}:${c.operation}:${c.status}`), [
+      'logs:GetLogEvents:200',
+      'logs:GetLogEvents:400',
+    ]);
+    await moto.reset();
+    await assert.rejects(
+      moto.logs('GetLogEvents', { logGroupName: '/e2e/logs', logStreamName: 'ecs-runner/runner/abc' }),
+      (e) => e.type === 'ResourceNotFoundException',
+      'reset forgets log groups',
+    );
+  });
+
+  test('task definitions: tags read back, no registeredAt, deregister and delete as moto does them', async () => {
+    const register = (memory, tags) =>
+      moto.ecs('RegisterTaskDefinition', {
+        family: 'img',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '1024',
+        memory: String(memory),
+        runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+        containerDefinitions: [{ name: 'runner', image: 'x', essential: true, memoryReservation: memory }],
+        ...(tags ? { tags } : {}),
+      });
+    const first = (await register(2048, [{ key: 'ecs-runner:spec', value: 'one' }])).taskDefinition;
+    assert.equal(first.revision, 1);
+    assert.equal(first.registeredAt, undefined, 'moto gained registeredAt: the proxy rewrite in image.test.mjs may go');
+    assert.deepEqual(first.runtimePlatform, { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' });
+    await register(4096, [{ key: 'ecs-runner:spec', value: 'two' }]);
+    await register(4096);
+    let revs = await moto.taskDefinitionRevisions('img');
+    assert.deepEqual(revs.map((r) => [r.revision, r.status, r.spec]), [[1, 'ACTIVE', 'one'], [2, 'ACTIVE', 'two'], [3, 'ACTIVE', undefined]]);
+    assert.deepEqual(await moto.taskDefinitionRevisions('im'), [], 'familyPrefix matches the family exactly');
+
+    await moto.ecs('DeregisterTaskDefinition', { taskDefinition: 'img:1' });
+    const del = await moto.ecs('DeleteTaskDefinitions', { taskDefinitions: ['img:1', 'img:2'] });
+    assert.deepEqual(del.taskDefinitions.map((t) => t.revision), [1]);
+    assert.equal(del.failures.length, 1, 'an ACTIVE revision cannot be deleted');
+    revs = await moto.taskDefinitionRevisions('img');
+    assert.deepEqual(revs.map((r) => [r.revision, r.status]), [[2, 'ACTIVE'], [3, 'ACTIVE']]);
+    await assert.rejects(moto.ecs('DescribeTaskDefinition', { taskDefinition: 'img:1' }), (e) => e.type === 'ClientException');
+
+    // moto's quirk: the family names its highest revision, even INACTIVE.
+    await moto.ecs('DeregisterTaskDefinition', { taskDefinition: 'img:3' });
+    const latest = (await moto.ecs('DescribeTaskDefinition', { taskDefinition: 'img' })).taskDefinition;
+    assert.deepEqual([latest.revision, latest.status], [3, 'INACTIVE']);
+  });
+
   test('proxy delay holds calls back; maxInFlight counts the calls in flight at once', async () => {
     moto.proxy.delay((c) => c.operation === 'ListClusters', 300);
     const post = (op) =>
@@ -480,6 +588,203 @@ print(json.dumps({'arn': r['tasks'][0]['taskArn'], 'subnets': subnets}))
     await post('ListTasks');
     assert.equal(moto.proxy.maxInFlight(moto.proxy.calls('ListTasks')), 1, 'one after another');
     assert.ok(moto.proxy.calls('ListTasks').every((c) => c.doneAt - c.at < 250), 'other calls are not delayed');
+  });
+
+  describe('the AWS request contract (botocore service models)', () => {
+    beforeEach(() => moto.proxy.clearViolations());
+
+    /** Signed (unverifiably) with the action's key id: checked like the action's requests. */
+    const scope = (service, key = FAKE_AWS.accessKeyId) =>
+      `AWS4-HMAC-SHA256 Credential=${key}/20260101/eu-west-1/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+    const json = (service, target, body, key) =>
+      fetch(moto.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, authorization: scope(service, key) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }).then((r) => r.text());
+    const ecs = (operation, body, key) => json('ecs', `AmazonEC2ContainerServiceV20141113.${operation}`, body, key);
+    const logs = (operation, body) => json('logs', `Logs_20140328.${operation}`, body);
+    const ec2 = (form) =>
+      fetch(moto.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', authorization: scope('ec2') },
+        body: form,
+      }).then((r) => r.text());
+    /** STS AssumeRoleWithWebIdentity is sent unsigned, as the action sends it. */
+    const assumeRole = ({ duration = '1800', extra = '' } = {}) =>
+      fetch(moto.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body:
+          'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Flauncher' +
+          `&RoleSessionName=e2e-launch&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&DurationSeconds=${duration}${extra}`,
+      }).then((r) => r.text());
+    /** A RunTask as the action sends it (what botocore's RunTask accepts). */
+    const runTask = () => ({
+      cluster: 'runners',
+      taskDefinition: 'gh-runner',
+      count: 1,
+      launchType: 'FARGATE',
+      clientToken: 'ecs-runner-1-1-job-0',
+      startedBy: 'ecs-runner/1',
+      propagateTags: 'TASK_DEFINITION',
+      enableExecuteCommand: false,
+      tags: [{ key: 'ecs-runner:runner-id', value: 'gh-runner-1-1-00000000' }],
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: seeds.network.subnets, securityGroups: seeds.network.securityGroups, assignPublicIp: 'DISABLED' },
+      },
+      overrides: { containerOverrides: [{ name: 'runner', environment: [{ name: 'ACTIONS_RUNNER_INPUT_JITCONFIG', value: 'JIT' }] }] },
+    });
+    /** The one violation of the last request; fails unless there is exactly one. */
+    const onlyViolation = () => {
+      const found = moto.proxy.violations();
+      assert.equal(found.length, 1, `expected one violation, got:\n${found.join('\n')}`);
+      moto.proxy.clearViolations();
+      return found[0];
+    };
+
+    test('accepts correct requests of ECS, CloudWatch Logs and EC2, and passes them on to moto', async () => {
+      const run = JSON.parse(await ecs('RunTask', runTask()));
+      assert.equal(run.tasks.length, 1, 'moto started the task');
+      await ecs('DescribeTasks', { cluster: 'runners', tasks: [run.tasks[0].taskArn], include: ['TAGS'] });
+      await ecs('ListTasks', { cluster: 'runners', startedBy: 'ecs-runner/1', desiredStatus: 'RUNNING' });
+      await ecs('StopTask', { cluster: 'runners', task: run.tasks[0].taskArn, reason: 'ecs-runner: job done' });
+      await ecs('ListClusters', '');
+      await logs('GetLogEvents', { logGroupName: '/ecs/gh-runner', logStreamName: 'ecs/runner/abc', limit: 50, startFromHead: false });
+      await ec2('Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=tag%3Aplacement&Filter.1.Value.1=ecs&NextToken=abc');
+      await ec2('Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=tag%3Aplacement&Filter.1.Value.1=ecs&MaxResults=5');
+      await ec2('Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123&InstanceId.2=i-4567');
+      assert.match(await assumeRole(), /<AssumeRoleWithWebIdentityResponse/);
+      assert.deepEqual(moto.proxy.violations(), []);
+      assert.ok(moto.proxy.requests.every((c) => Array.isArray(c.contract) && c.contract.length === 0), 'each request was checked');
+      assert.ok(moto.proxy.checker.info.botocore, 'the checker names its botocore');
+    });
+
+    test('ECS: an unknown operation', async () => {
+      await ecs('RunTasks', runTask());
+      assert.match(onlyViolation(), /^ECS RunTasks: \(operation\): operation: ECS 2014-11-13 has no operation 'RunTasks' \(did you mean RunTask\?\)$/);
+    });
+
+    test('ECS: an unknown parameter, a missing required one, a wrong type, a bad enum value', async () => {
+      await ecs('RunTask', { ...runTask(), launchTyp: 'FARGATE' });
+      assert.match(onlyViolation(), /^ECS RunTask: launchTyp: unknown parameter: botocore ParamValidator: Unknown parameter in input: "launchTyp", must be one of: /);
+      const { taskDefinition, ...noTaskDefinition } = runTask();
+      await ecs('RunTask', noTaskDefinition);
+      assert.match(onlyViolation(), /^ECS RunTask: taskDefinition: required: botocore ParamValidator: Missing required parameter in input: "taskDefinition"$/);
+      await ecs('RunTask', { ...runTask(), count: '1' });
+      assert.match(onlyViolation(), /^ECS RunTask: count: type: botocore ParamValidator: Invalid type for parameter count, value: 1, type: <class 'str'>, valid types: <class 'int'>$/);
+      await ecs('RunTask', { ...runTask(), enableExecuteCommand: 1 });
+      assert.match(onlyViolation(), /^ECS RunTask: enableExecuteCommand: type: /);
+      await ecs('RunTask', { ...runTask(), count: true });
+      assert.match(onlyViolation(), /^ECS RunTask: count: type: JSON true given for BoxedInteger \(integer\)/, 'a bool is not a number (botocore lets it pass)');
+      await ecs('RunTask', { ...runTask(), launchType: 'FARGATTE' });
+      assert.match(onlyViolation(), /^ECS RunTask: launchType: enum: 'FARGATTE' is not one of LaunchType: EC2, FARGATE, EXTERNAL/);
+      await ecs('DescribeTasks', { cluster: 'runners', tasks: ['x'], include: ['TAG'] });
+      assert.match(onlyViolation(), /^ECS DescribeTasks: include\[0\]: enum: 'TAG' is not one of TaskField: TAGS$/);
+      const nested = runTask();
+      nested.networkConfiguration.awsvpcConfiguration.subnets = seeds.network.subnets.join(',');
+      await ecs('RunTask', nested);
+      assert.match(onlyViolation(), /^ECS RunTask: networkConfiguration\.awsvpcConfiguration\.subnets: type: /);
+      await ecs('ListTasks', '{"cluster":"a","cluster":"b"}');
+      assert.match(onlyViolation(), /^ECS ListTasks: cluster: duplicate key: /);
+    });
+
+    test('JSON 1.1: the X-Amz-Target prefix, the Content-Type and the SigV4 service name', async () => {
+      await json('ecs', 'AmazonEC2ContainerServiceV20141112.ListClusters', {});
+      assert.match(onlyViolation(), /^ECS ListClusters: X-Amz-Target: target prefix: 'AmazonEC2ContainerServiceV20141112' is not the model's targetPrefix 'AmazonEC2ContainerServiceV20141113'$/);
+      await fetch(moto.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListClusters', authorization: scope('ecs') },
+        body: '{}',
+      }).then((r) => r.text());
+      assert.match(onlyViolation(), /^ECS ListClusters: Content-Type: content type: 'application\/json'; the model's protocol wants 'application\/x-amz-json-1\.1'$/);
+      await json('ecs', 'Logs_20140328.DescribeLogGroups', {});
+      assert.match(onlyViolation(), /^CloudWatch Logs DescribeLogGroups: Authorization: signing name: signed for service 'ecs'; CloudWatch Logs signs as 'logs'$/);
+    });
+
+    test('CloudWatch Logs: a wrong type, a bad pattern, a value over the maximum', async () => {
+      const good = { logGroupName: '/ecs/gh-runner', logStreamName: 'ecs/runner/abc', startFromHead: false };
+      await logs('GetLogEvents', { ...good, limit: '50' });
+      assert.match(onlyViolation(), /^CloudWatch Logs GetLogEvents: limit: type: /);
+      await logs('GetLogEvents', { ...good, logGroupName: 'ecs runners' });
+      assert.match(onlyViolation(), /^CloudWatch Logs GetLogEvents: logGroupName: pattern: 'ecs runners' does not match LogGroupName's pattern /);
+      await logs('GetLogEvents', { ...good, limit: 10_001 });
+      assert.match(onlyViolation(), /^CloudWatch Logs GetLogEvents: limit: max: 10001; the model allows at most 10000$/);
+    });
+
+    test('EC2: a parameter name the model does not serialize, and a wrong Version', async () => {
+      await ec2('Action=DescribeSubnets&Version=2016-11-15&Filters.1.Name=tag%3Aplacement&Filter.1.Value.1=ecs');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnets: Filters\.1\.Name: query name: DescribeSubnets does not serialize 'Filters\.1\.Name': 'Filters' is not a member of DescribeSubnetsRequest \(did you mean 'Filter'\?\); it serializes Filter\.N, SubnetId\.N, NextToken, MaxResults, DryRun$/);
+      await ec2('Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=tag%3Aplacement&Filter.1.Values.1=ecs');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnets: Filter\.1\.Values\.1: query name: .*'Values' is not a member of Filter \(did you mean 'Value'\?\); it serializes Name, Value\.N$/);
+      await ec2('Action=DescribeInstances&Version=2016-11-15&InstanceId=i-0123');
+      assert.match(onlyViolation(), /^EC2 DescribeInstances: InstanceId: query name: .*a list \(InstanceIdStringList\) serializes as \.1, \.2, \.\.\. \.N, never bare$/);
+      await ec2('Action=DescribeSubnets&Version=2014-10-01&Filter.1.Name=tag%3Aplacement&Filter.1.Value.1=ecs');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnets: Version: api version: Version is '2014-10-01'; the model's apiVersion is '2016-11-15'$/);
+      await ec2('Action=DescribeSubnetz&Version=2016-11-15');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnetz: \(operation\): operation: EC2 2016-11-15 has no operation 'DescribeSubnetz' \(did you mean DescribeSubnets\?\)$/);
+    });
+
+    test('STS, unsigned (query protocol): a list named as EC2 would name it, a value under the minimum', async () => {
+      await assumeRole({ extra: '&PolicyArns.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess' });
+      assert.match(onlyViolation(), /^STS AssumeRoleWithWebIdentity: PolicyArns\.1\.arn: query name: .*a list \(policyDescriptorListType\) serializes as \.member\.N$/);
+      await assumeRole({ extra: '&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess' });
+      assert.deepEqual(moto.proxy.violations(), [], 'Name.member.N is right for the query protocol');
+      await assumeRole({ duration: '60' });
+      assert.match(onlyViolation(), /^STS AssumeRoleWithWebIdentity: DurationSeconds: min: botocore ParamValidator: Invalid value for parameter DurationSeconds, value: 60, valid min value: 900$/);
+    });
+
+    test('EC2: values read back by type, list indexes 1..N, each name once', async () => {
+      await ec2('Action=DescribeSubnets&Version=2016-11-15&MaxResults=ten');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnets: MaxResults: type: MaxResults='ten' does not read as a decimal integer/);
+      await ec2('Action=DescribeSubnets&Version=2016-11-15&DryRun=True');
+      assert.match(onlyViolation(), /^EC2 DescribeSubnets: DryRun: type: DryRun='True' does not read as a boolean \(true or false\)/);
+      await ec2('Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.3=i-3');
+      assert.match(onlyViolation(), /^EC2 DescribeInstances: InstanceIds: list index: list items are numbered \[1, 3\]; SDKs send 1\.\.N$/);
+      await ec2('Action=DescribeInstances&Version=2016-11-15&InstanceId.0=i-1');
+      assert.match(onlyViolation(), /^EC2 DescribeInstances: InstanceId\.0: query name: .*'0' is not a list index/);
+      await ec2('Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.1=i-2');
+      assert.match(onlyViolation(), /^EC2 DescribeInstances: InstanceId\.1: duplicate parameter: InstanceId\.1 is given 2 times$/);
+    });
+
+    test("only the code under test is held to it: the harness's own requests (HARNESS_ACCESS_KEY_ID) are not checked", async () => {
+      await ecs('RunTasks', { bogus: true }, HARNESS_ACCESS_KEY_ID);
+      assert.deepEqual(moto.proxy.violations(), []);
+      assert.equal(moto.proxy.requests.at(-1).contract, undefined);
+      assert.equal(moto.proxy.requests.at(-1).operation, 'RunTasks', 'still recorded and passed on');
+    });
+
+    test("the checker's python is moto_server's, read from its shebang", async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'e2e-shebang-'));
+      try {
+        const cases = [
+          ['#!/work/.tools/moto/bin/python3\nimport sys\n', '/work/.tools/moto/bin/python3'],
+          ['#!/usr/bin/env python3\n', 'python3'],
+          ['#!/bin/sh\n\'\'\'exec\' "/a/very/long/venv/bin/python3.12" "$0" "$@"\n\' \'\'\'\n', '/a/very/long/venv/bin/python3.12'],
+          ["#!/bin/sh\nexec '/opt/py/bin/python3' '/x/moto_server_cfn.py' \"$@\"\n", '/opt/py/bin/python3'],
+          ['#!/bin/sh\nexec /usr/bin/node x.js\n', null],
+          ['#!/usr/bin/env bash\nexec pyenv exec "$@"\n', null],
+        ];
+        for (const [i, [text, expected]] of cases.entries()) {
+          const file = path.join(dir, `moto_server_${i}`);
+          await writeFile(file, text);
+          assert.equal(shebangPython(file), expected, text);
+        }
+        assert.equal(shebangPython(path.join(dir, 'missing')), null);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('a world fails the test with every violation of the AWS and GitHub contracts', () => {
+      const world = new World({ proxy: { violations: () => ['ECS RunTask: count: type: bad'] } }, { violations: () => ['GET /x: not documented'] }, 'pat');
+      assert.throws(() => world.assertContracts(), (e) => {
+        assert.equal(e.message, 'the requests of this test broke the API contract (2):\n  - AWS ECS RunTask: count: type: bad\n  - GitHub GET /x: not documented');
+        return true;
+      });
+      const clean = new World({ proxy: { violations: () => [] } }, { violations: [] }, 'pat');
+      assert.doesNotThrow(() => clean.assertContracts(), 'an older fake GitHub (violations an array) adds none');
+    });
   });
 });
 
@@ -597,3 +902,223 @@ function exec(file, args) {
     );
   });
 }
+
+// The contract checks of the fake GitHub: requests and answers against
+// GitHub's OpenAPI description (lib/github-contract.mjs). Imported here so
+// this block stands on its own.
+import { githubContract, newestGhes } from './lib/github-contract.mjs';
+
+describe('fake GitHub: the OpenAPI contract of requests and answers', () => {
+  const token = fakePat();
+  let gh;
+  before(async () => {
+    gh = await startFakeGitHub({ token, repos: ['octo-org/hello-world'], orgs: ['octo-org'] });
+  });
+  after(() => gh.close());
+  beforeEach(() => gh.clear());
+
+  const headers = {
+    authorization: `Bearer ${token}`,
+    accept: 'application/vnd.github+json',
+    'x-github-api-version': '2022-11-28',
+    'user-agent': 'ecs-runner/0.0.0-test',
+  };
+  async function call(method, p, { body, version, base = gh.url } = {}) {
+    const h = { ...headers, ...(version ? { 'x-github-api-version': version } : {}) };
+    const res = await fetch(base + p, {
+      method,
+      headers: body === undefined ? h : { ...h, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+  const REPO = '/repos/octo-org/hello-world';
+  const ORG = '/orgs/octo-org';
+  const jitBody = (name, extra = {}) => ({ name, runner_group_id: 1, labels: ['self-hosted', 'Linux', 'X64', name], work_folder: '_work', ...extra });
+  /** The violations, each expected to match one pattern, in order. */
+  const assertViolations = (...patterns) => {
+    const got = gh.violations();
+    assert.equal(got.length, patterns.length, `violations:\n${got.join('\n')}`);
+    patterns.forEach((p, i) => assert.match(got[i], p));
+  };
+
+  test('the description is loaded once per process and names its API versions', (t) => {
+    const contract = githubContract();
+    assert.equal(gh.contract, contract, 'every fake shares one parsed description');
+    assert.deepEqual(contract.apiVersions, ['2022-11-28', '2026-03-10']);
+    assert.deepEqual(githubContract(newestGhes()).apiVersions, ['2022-11-28'], 'GHES knows only the base version');
+    t.diagnostic(`api.github.com loaded in ${contract.loadMs.toFixed(0)} ms; validators compiled so far in ${contract.compileMs.toFixed(0)} ms`);
+  });
+
+  test('a path or method no operation documents is flagged', async () => {
+    assert.equal((await call('GET', `${REPO}/actions/runnerz`)).status, 404);
+    assert.equal((await call('PUT', `${REPO}/actions/runners`)).status, 404);
+    assert.equal((await call('GET', `${REPO}/actions/runners/`)).status, 404);
+    assertViolations(
+      /^GET \/repos\/octo-org\/hello-world\/actions\/runnerz: no operation of api\.github\.com matches this path$/,
+      /^PUT \/repos\/octo-org\/hello-world\/actions\/runners: \/repos\/\{owner\}\/\{repo\}\/actions\/runners documents no PUT \(only GET\)/,
+      /^GET \/repos\/octo-org\/hello-world\/actions\/runners\/: no operation of api\.github\.com matches this path$/,
+    );
+  });
+
+  test('generate-jitconfig without runner_group_id, or with a field of the wrong type, is flagged', async () => {
+    const { runner_group_id: _, ...noGroup } = jitBody('a');
+    await call('POST', `${REPO}/actions/runners/generate-jitconfig`, { body: noGroup });
+    await call('POST', `${ORG}/actions/runners/generate-jitconfig`, { body: jitBody('b', { runner_group_id: '1' }) });
+    await call('POST', `${REPO}/actions/runners/generate-jitconfig`, { body: jitBody('c', { labels: 'self-hosted', work_folder: 3 }) });
+    assertViolations(
+      /^POST \S+generate-jitconfig \[actions\/generate-runner-jitconfig-for-repo\]: request body: must have required property 'runner_group_id'$/,
+      /^POST \S+generate-jitconfig \[actions\/generate-runner-jitconfig-for-org\]: request body \/runner_group_id: must be integer$/,
+      /\[actions\/generate-runner-jitconfig-for-repo\]: request body \/labels: must be array$/,
+      /\[actions\/generate-runner-jitconfig-for-repo\]: request body \/work_folder: must be string$/,
+    );
+  });
+
+  test('a body where none is documented, a missing body and a wrong Content-Type are flagged', async () => {
+    await call('POST', `${REPO}/actions/runners/registration-token`, { body: {} });
+    await call('POST', `${REPO}/actions/runners/generate-jitconfig`);
+    await fetch(`${gh.url}${REPO}/actions/runners/generate-jitconfig`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body: JSON.stringify(jitBody('d')),
+    }).then((r) => r.text());
+    assertViolations(
+      /\[actions\/create-registration-token-for-repo\]: a request body was sent \(2 bytes\) but the operation takes none$/,
+      /\[actions\/generate-runner-jitconfig-for-repo\]: the request body is required and none was sent$/,
+      /\[actions\/generate-runner-jitconfig-for-repo\]: Content-Type "text\/plain", the operation takes application\/json$/,
+    );
+  });
+
+  test('a query or path parameter of the wrong type, or an undocumented one, is flagged', async () => {
+    await call('GET', `${REPO}/actions/runners?per_page=abc`);
+    await call('GET', `${ORG}/actions/runners?name=x&page=1.5`);
+    await call('GET', `${REPO}/actions/runners?perpage=100`);
+    await call('GET', `${REPO}/actions/runs/7?exclude_pull_requests=yes`);
+    await call('DELETE', `${REPO}/actions/runners/abc`);
+    assertViolations(
+      /^GET \/repos\/octo-org\/hello-world\/actions\/runners\?per_page=abc \[actions\/list-self-hosted-runners-for-repo\]: query parameters \/per_page: must be integer$/,
+      /\[actions\/list-self-hosted-runners-for-org\]: query parameters \/page: must be integer$/,
+      /\[actions\/list-self-hosted-runners-for-repo\]: query parameters: must NOT have additional properties \("perpage" is not documented\)$/,
+      /\[actions\/get-workflow-run\]: query parameters \/exclude_pull_requests: must be boolean$/,
+      /^DELETE \S+\/runners\/abc \[actions\/delete-self-hosted-runner-from-repo\]: path parameters \/runner_id: must be integer$/,
+    );
+  });
+
+  test('correct requests to every route pass, and every answer of the fake fits its documented schema', async () => {
+    const seen = [];
+    const expect = async (method, p, status, body) => {
+      const r = await call(method, p, { body });
+      assert.equal(r.status, status, `${method} ${p}: ${JSON.stringify(r.body)}`);
+      seen.push(gh.requests.at(-1).operation);
+      return r.body;
+    };
+    for (const scope of [REPO, ORG]) {
+      const jit = await expect('POST', `${scope}/actions/runners/generate-jitconfig`, 201, jitBody('ok-1'));
+      await expect('POST', `${scope}/actions/runners/generate-jitconfig`, 409, jitBody('ok-1'));
+      await expect('POST', `${scope}/actions/runners/generate-jitconfig`, 422, jitBody('ok-2', { labels: ['ok', ''] }));
+      await expect('POST', `${scope}/actions/runners/registration-token`, 201);
+      await expect('GET', `${scope}/actions/runners?name=ok-1`, 200);
+      await expect('GET', `${scope}/actions/runners?per_page=1&page=1`, 200);
+      await expect('GET', `${scope}/actions/runners/${jit.runner.id}`, 200);
+      gh.setRunner(jit.runner.id, { busy: true, status: 'online' });
+      await expect('DELETE', `${scope}/actions/runners/${jit.runner.id}`, 422);
+      gh.setRunner(jit.runner.id, { busy: false });
+      await expect('DELETE', `${scope}/actions/runners/${jit.runner.id}`, 204);
+      await expect('DELETE', `${scope}/actions/runners/${jit.runner.id}`, 404);
+      await expect('GET', `${scope}/actions/runners/${jit.runner.id}`, 404);
+    }
+    await expect('POST', `${REPO}/actions/runners/generate-jitconfig`, 404, jitBody('group-2', { runner_group_id: 2 }));
+    await expect('GET', `${ORG}/actions/runner-groups`, 200);
+    gh.addWorkflowRun('octo-org/hello-world', { id: 30433642, status: 'in_progress', run_attempt: 2 });
+    gh.addWorkflowRun('octo-org/hello-world', { id: 7, status: 'completed' });
+    await expect('GET', `${REPO}/actions/runs/30433642`, 200);
+    await expect('GET', `${REPO}/actions/runs/7?exclude_pull_requests=true`, 200);
+    await expect('GET', `${REPO}/actions/runs/8`, 404);
+    await expect('GET', '/repos/octo-org/unknown/actions/runners', 404);
+    gh.fail({ method: 'POST', path: '/generate-jitconfig', status: 403, body: { message: 'Resource not accessible by personal access token' }, times: 1 });
+    await expect('POST', `${REPO}/actions/runners/generate-jitconfig`, 403, jitBody('denied'));
+    gh.fail({ method: 'POST', path: '/generate-jitconfig', status: 422, body: { message: 'Validation Failed' }, times: 1 });
+    await expect('POST', `${REPO}/actions/runners/generate-jitconfig`, 422, jitBody('refused'));
+    assert.deepEqual(gh.violations(), []);
+    assert.deepEqual(
+      [...new Set(seen)].sort(),
+      [
+        'actions/create-registration-token-for-org',
+        'actions/create-registration-token-for-repo',
+        'actions/delete-self-hosted-runner-from-org',
+        'actions/delete-self-hosted-runner-from-repo',
+        'actions/generate-runner-jitconfig-for-org',
+        'actions/generate-runner-jitconfig-for-repo',
+        'actions/get-self-hosted-runner-for-org',
+        'actions/get-self-hosted-runner-for-repo',
+        'actions/get-workflow-run',
+        'actions/list-self-hosted-runner-groups-for-org',
+        'actions/list-self-hosted-runners-for-org',
+        'actions/list-self-hosted-runners-for-repo',
+      ],
+    );
+  });
+
+  test('a deliberately wrong answer is flagged', async () => {
+    gh.fail({ method: 'POST', path: '/generate-jitconfig', status: 201, body: { runner: { id: 'x', name: 'a' } }, times: 1 });
+    await call('POST', `${REPO}/actions/runners/generate-jitconfig`, { body: jitBody('a') });
+    gh.fail({ method: 'DELETE', path: /\/runners\/\d+$/, status: 200, body: {}, times: 1 });
+    await call('DELETE', `${REPO}/actions/runners/5`);
+    gh.fail({ method: 'GET', path: '/actions/runners', status: 500, body: { message: 7 }, times: 1 });
+    await call('GET', `${REPO}/actions/runners`);
+    gh.fail({ method: 'DELETE', path: /\/runners\/\d+$/, status: 204, body: { message: 'gone' }, times: 1 });
+    await call('DELETE', `${REPO}/actions/runners/5`);
+    const got = gh.violations();
+    const jit = got.filter((v) => v.includes('[actions/generate-runner-jitconfig-for-repo]'));
+    assert.ok(jit.some((v) => /fake GitHub's answer 201 body: must have required property 'encoded_jit_config'$/.test(v)), got.join('\n'));
+    assert.ok(jit.some((v) => /fake GitHub's answer 201 body \/runner\/id: must be integer$/.test(v)), got.join('\n'));
+    assert.ok(jit.some((v) => /answer 201 body \/runner: must have required property 'os'$/.test(v)), got.join('\n'));
+    assert.ok(got.some((v) => /\[actions\/delete-self-hosted-runner-from-repo\]: fake GitHub's answer 200 is not documented \(documented: 204, 422\)$/.test(v)), got.join('\n'));
+    assert.ok(got.some((v) => /\[actions\/list-self-hosted-runners-for-repo\]: fake GitHub's answer 500 body \/message: must be string$/.test(v)), got.join('\n'));
+    assert.ok(got.some((v) => /\[actions\/delete-self-hosted-runner-from-repo\]: fake GitHub's answer 204 has a body but the description documents none$/.test(v)), got.join('\n'));
+    gh.clear();
+    assert.deepEqual(gh.violations(), [], 'clear() forgets violations');
+  });
+
+  test('X-GitHub-Api-Version: a later version the description names is checked against that version', async () => {
+    gh.addWorkflowRun('octo-org/hello-world', { id: 9, status: 'queued' });
+    assert.equal((await call('GET', `${REPO}/actions/runs/9`, { version: '2026-03-10' })).status, 200);
+    assert.equal((await call('GET', `${REPO}/actions/runs/9`, { version: '2024-01-01' })).status, 400);
+    assertViolations(/: X-GitHub-Api-Version "2024-01-01"$/);
+    // The breaking changes apply: a JSON Merge Patch on an operation (204 -> 202) ...
+    const contract = githubContract();
+    const uninstall = contract.match('DELETE', '/app/installations/1').operation;
+    assert.deepEqual(contract.checkResponse(uninstall, { status: 204 }), []);
+    assert.deepEqual(contract.checkResponse(uninstall, { status: 204, version: '2026-03-10' }), ['answer 204 is not documented (documented: 202, 404)']);
+    assert.deepEqual(contract.checkResponse(uninstall, { status: 202, version: '2026-03-10' }), []);
+    // ... and a JSON Patch on a component schema (root loses authorizations_url).
+    const root = contract.match('GET', '/').operation;
+    const missing = (version) => contract.checkResponse(root, { status: 200, body: {}, version }).filter((p) => p.includes("'authorizations_url'"));
+    assert.equal(missing(undefined).length, 1);
+    assert.equal(missing('2026-03-10').length, 0);
+  });
+
+  test('with basePath the newest GHES description applies, and a path outside it is flagged', async () => {
+    const ghes = await startFakeGitHub({ token, repos: ['o/r'], basePath: '/api/v3' });
+    try {
+      assert.equal(ghes.contract.name, newestGhes());
+      const ok = await fetch(`${ghes.url}/repos/o/r/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(jitBody('n')),
+      });
+      assert.equal(ok.status, 201);
+      assert.equal((await fetch(`${ghes.origin}/repos/o/r/actions/runners`, { headers })).status, 404);
+      const later = await fetch(`${ghes.url}/repos/o/r/actions/runners`, { headers: { ...headers, 'x-github-api-version': '2026-03-10' } });
+      assert.equal(later.status, 400, 'GHES does not know 2026-03-10');
+      const got = ghes.violations();
+      assert.equal(got.length, 2, got.join('\n'));
+      assert.match(got[0], /^GET \/repos\/o\/r\/actions\/runners: not under the API's base path \/api\/v3$/);
+      assert.match(got[1], /^GET \/api\/v3\/repos\/o\/r\/actions\/runners \[actions\/list-self-hosted-runners-for-repo\]: X-GitHub-Api-Version "2026-03-10"$/);
+    } finally {
+      await ghes.close();
+    }
+  });
+});

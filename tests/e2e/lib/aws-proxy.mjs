@@ -9,33 +9,67 @@
 //   - whether each request was correctly SigV4-signed with the credentials,
 //     region, service and session token the action was given.
 // It also lets a test rewrite a response (for what moto cannot produce, e.g. a
-// stopCode, see moto.mjs), answer in moto's place (fault injection), or hold
+// stopCode, see moto.mjs; a rewrite may be async, so a test can act on an
+// answer, e.g. write a task's log, before the action sees it), answer in
+// moto's place (fault injection), or hold
 // an answer back (`delay`, so calls the action makes at once visibly overlap:
 // moto answers a RunTask in about 3 ms). Each record has `at` and `doneAt`,
 // for counting the calls in flight at once (overlap.mjs).
+//
+// And it holds every request to the AWS request contract (aws-contract.mjs):
+// before a request goes on, it is checked against botocore's model of its
+// service, and what is wrong with it is kept in `violations()` (world.mjs
+// fails the test that caused any). The request still goes on unchanged: the
+// test sees what the action does next, and every violation, not only the
+// first. Only the requests of the code under test are checked, not those a
+// test makes by hand to set a scene or to probe the proxy: those carry
+// moto.mjs's fake credential scope, HARNESS_ACCESS_KEY_ID.
 
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peakOverlap } from './overlap.mjs';
+import { startContractChecker } from './aws-contract.mjs';
 
 /** ECS JSON 1.1 operations are named in X-Amz-Target. */
 const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+/** So are CloudWatch Logs' (JSON 1.1 too). */
+const LOGS_TARGET_PREFIX = 'Logs_20140328.';
+/** The services whose answers are JSON, which `rewrite` can edit. */
+const JSON_SERVICES = new Set(['ecs', 'logs']);
+
+/**
+ * The access key id of the requests the harness makes itself (moto.mjs signs
+ * its seeding and read-back with it, unverifiably): they are exempt from the
+ * contract.
+ */
+export const HARNESS_ACCESS_KEY_ID = 'AKIDTEST';
 
 /**
  * Starts the proxy. `upstream` is moto's base URL; `credentials` maps an
- * access key id to its secret key so signatures can be verified.
+ * access key id to its secret key so signatures can be verified. `contract:
+ * false` skips the request contract (no python process).
  */
-export async function startAwsProxy({ upstream, credentials = {} }) {
-  const proxy = new AwsProxy(upstream, credentials);
-  await proxy.listen();
+export async function startAwsProxy({ upstream, credentials = {}, contract = true }) {
+  const checker = contract ? await startContractChecker() : null;
+  const proxy = new AwsProxy(upstream, credentials, checker);
+  try {
+    await proxy.listen();
+  } catch (error) {
+    await checker?.close();
+    throw error;
+  }
   return proxy;
 }
 
 export class AwsProxy {
-  constructor(upstream, credentials) {
+  constructor(upstream, credentials, checker = null) {
     this.upstream = new URL(upstream);
     this.credentials = credentials;
+    /** The contract checker (aws-contract.mjs), or null for none. */
+    this.checker = checker;
+    /** Contract violations since the last `clearViolations()`, as text. */
+    this.contractViolations = [];
     /** Every request, in arrival order; see `record` below for the shape. */
     this.requests = [];
     /** Test hooks, tried in order: (call) => undefined | {status, headers?, body}. */
@@ -58,6 +92,21 @@ export class AwsProxy {
   async close() {
     this.server.closeAllConnections?.();
     await new Promise((resolve) => this.server.close(() => resolve()));
+    await this.checker?.close();
+  }
+
+  /**
+   * What was wrong with the checked requests since the last
+   * `clearViolations()`, one line each: `<service> <operation>: <parameter>:
+   * <rule>: <why>`. Each call's own are also in its record (`contract`).
+   * Kept apart from `requests` (which tests may empty) and from `clear()`.
+   */
+  violations() {
+    return [...this.contractViolations];
+  }
+
+  clearViolations() {
+    this.contractViolations.length = 0;
   }
 
   /** Forget recorded requests and test hooks (between tests). */
@@ -73,7 +122,11 @@ export class AwsProxy {
     this.interceptors.push((call) => (match(call) ? response : undefined));
   }
 
-  /** Change moto's JSON answer for matching calls: `edit(body, call)` returns the new body. */
+  /**
+   * Change moto's JSON answer (ECS, CloudWatch Logs) for matching calls:
+   * `edit(body, call)` returns the new body, or a promise of it; the answer
+   * waits for it. Returning undefined keeps the body (as edited in place).
+   */
   rewrite(match, edit) {
     this.rewriters.push((call, body) => (match(call) ? edit(body, call) : undefined));
   }
@@ -96,6 +149,27 @@ export class AwsProxy {
     return this.requests.filter((r) => r.operation === operation);
   }
 
+  /** Checks `call` against the contract; sets `call.contract` (list of text). */
+  async #checkContract(call, req, raw) {
+    let lines;
+    try {
+      const answer = await this.checker.check({
+        method: req.method,
+        path: req.url,
+        contentType: req.headers['content-type'] ?? '',
+        target: req.headers['x-amz-target'] ?? '',
+        scope: call.auth?.service ?? '',
+        body: raw.toString('utf8'),
+      });
+      const what = `${answer.service} ${answer.operation || call.operation || '(no operation)'}`;
+      lines = answer.violations.map((v) => `${what}: ${v.parameter}: ${v.rule}: ${v.message}`);
+    } catch (error) {
+      lines = [`${call.service} ${call.operation}: not checked: ${error.message}`];
+    }
+    call.contract = lines;
+    this.contractViolations.push(...lines);
+  }
+
   async #handle(req, res) {
     const arrived = Date.now();
     const chunks = [];
@@ -107,6 +181,7 @@ export class AwsProxy {
     res.once('finish', () => {
       call.doneAt = Date.now();
     });
+    if (this.checker && call.auth?.accessKeyId !== HARNESS_ACCESS_KEY_ID) await this.#checkContract(call, req, raw);
     for (const hook of this.delays) {
       const ms = hook(call);
       if (ms) await sleep(ms);
@@ -134,9 +209,9 @@ export class AwsProxy {
       return;
     }
     let body = upstream.body;
-    if (this.rewriters.length > 0 && upstream.status < 300 && call.service === 'ecs') {
-      let parsed = JSON.parse(body.toString('utf8'));
-      for (const hook of this.rewriters) parsed = hook(call, parsed) ?? parsed;
+    if (this.rewriters.length > 0 && upstream.status < 300 && JSON_SERVICES.has(call.service)) {
+      let parsed = JSON.parse(body.toString('utf8') || '{}');
+      for (const hook of this.rewriters) parsed = (await hook(call, parsed)) ?? parsed;
       body = Buffer.from(JSON.stringify(parsed));
     }
     call.status = upstream.status;
@@ -152,11 +227,12 @@ export class AwsProxy {
 
 /**
  * What the tests see of one request:
- * { service: 'ecs'|'ec2'|other, operation, body (parsed JSON, or an object of
+ * { service: 'ecs'|'ec2'|'logs'|other, operation, body (parsed JSON, or an object of
  *   form fields for the EC2 query API), headers (lower-case names), auth:
  *   {accessKeyId, date, region, service, signedHeaders} | null,
  *   signature: 'valid' | 'unsigned' | 'invalid: <why>', sessionToken, status,
- *   at (Date.now() on arrival), doneAt (once answered) }
+ *   at (Date.now() on arrival), doneAt (once answered), contract (the
+ *   contract violations of this request, text; undefined if not checked) }
  */
 function record(req, raw, credentials) {
   const headers = req.headers;
@@ -168,6 +244,10 @@ function record(req, raw, credentials) {
   if (target.startsWith(ECS_TARGET_PREFIX)) {
     service = 'ecs';
     operation = target.slice(ECS_TARGET_PREFIX.length);
+    body = text ? safeJson(text) : {};
+  } else if (target.startsWith(LOGS_TARGET_PREFIX)) {
+    service = 'logs';
+    operation = target.slice(LOGS_TARGET_PREFIX.length);
     body = text ? safeJson(text) : {};
   } else if ((headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
     body = Object.fromEntries(new URLSearchParams(text));

@@ -68,7 +68,7 @@ export function assertAwsRequestsSigned(moto, region) {
 
 /** behaviour.md, "GitHub REST requests": the headers of every request. */
 export function assertGitHubHeaders(gh) {
-  assert.deepEqual(gh.violations, [], 'the fake GitHub rejected requests');
+  assert.deepEqual(gh.violations(), [], 'the fake GitHub rejected requests');
   for (const r of gh.requests) {
     assert.equal(r.headers['x-github-api-version'], '2022-11-28', `${r.method} ${r.path}`);
     assert.match(r.headers['user-agent'] ?? '', /^ecs-runner\/\S+/, `${r.method} ${r.path}: User-Agent`);

@@ -24,11 +24,21 @@
 //
 // Checks, in the order GitHub applies them, each answered like GitHub does:
 //   no User-Agent -> 403; Authorization not `Bearer <token>` -> 401
-//   {"message":"Bad credentials"}; X-GitHub-Api-Version not a supported
-//   version -> 400; Accept not `application/vnd.github+json` -> 400 (GitHub
-//   itself tolerates other Accept values; behaviour.md requires this one, so
-//   the fake is stricter and says so in the message). A failed check is also
-//   pushed to `violations`.
+//   {"message":"Bad credentials"}; X-GitHub-Api-Version not a version the
+//   OpenAPI description knows -> 400; Accept not `application/vnd.github+json`
+//   -> 400 (GitHub itself tolerates other Accept values; behaviour.md
+//   requires this one, so the fake is stricter and says so in the message).
+//   A failed check is also recorded as a violation.
+//
+// The contract (github-contract.mjs, GitHub's own OpenAPI description): every
+// request is matched to a documented operation (method + path template) and
+// its path parameters, query parameters and JSON body are validated against
+// that operation's schemas; every answer the fake sends (its own and those a
+// test injects) is validated against the schema documented for its status.
+// Each failure, and each request to a path no operation documents, is a
+// violation: `violations()` lists them as text (should stay empty). The
+// description is api.github.com's, or with `basePath` the newest GHES one
+// the package ships (option `description` to choose another).
 //
 // Where docs.github.com is silent the fake chooses, and says so here:
 //   - a repo runner must use runner_group_id 1; an unknown group -> 404;
@@ -40,8 +50,8 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peakOverlap } from './overlap.mjs';
+import { githubContract, newestGhes, BASE_API_VERSION } from './github-contract.mjs';
 
-export const API_VERSIONS = ['2022-11-28', '2026-03-10'];
 const DOCS = 'https://docs.github.com/rest/actions/self-hosted-runners';
 /** Labels GitHub gives type "read-only" (added by the runner itself). */
 const READ_ONLY_LABELS = new Set(['self-hosted', 'linux', 'x64', 'arm64', 'arm', 'windows', 'macos']);
@@ -50,7 +60,9 @@ const READ_ONLY_LABELS = new Set(['self-hosted', 'linux', 'x64', 'arm64', 'arm',
  * Starts the fake. `token` is the only credential it accepts. `repos`
  * (`owner/repo`) and `orgs` are the scopes that exist. `onlineAfterMs`, when
  * set, makes a registered runner report `online` that long after it was
- * created (as if the container had started the runner).
+ * created (as if the container had started the runner). `description` names
+ * the OpenAPI description to check against (`api.github.com`, `ghes-3.19`,
+ * `ghec`); by default api.github.com, or the newest GHES with `basePath`.
  */
 export async function startFakeGitHub(options) {
   const gh = new FakeGitHub(options);
@@ -59,9 +71,11 @@ export async function startFakeGitHub(options) {
 }
 
 export class FakeGitHub {
-  constructor({ token, repos = [], orgs = [], basePath = '', onlineAfterMs = null, runnerGroups = null }) {
+  constructor({ token, repos = [], orgs = [], basePath = '', onlineAfterMs = null, runnerGroups = null, description = null }) {
     if (!token) throw new Error('FakeGitHub needs the token it should accept');
     this.token = token;
+    /** GitHub's OpenAPI description that requests and answers are checked against. */
+    this.contract = githubContract(description ?? (basePath ? newestGhes() : 'api.github.com'));
     this.repos = new Set(repos.map((r) => r.toLowerCase()));
     this.initialRepos = new Set(this.repos);
     this.orgs = new Set(orgs.map((o) => o.toLowerCase()));
@@ -69,7 +83,10 @@ export class FakeGitHub {
     /** Settable per test; `clear()` restores the value given at start. */
     this.onlineAfterMs = onlineAfterMs;
     this.initialOnlineAfterMs = onlineAfterMs;
-    /** Org runner groups; id 1 "Default" always exists. */
+    /**
+     * Org runner groups (`{id, name, default, visibility, ...}`, shown with
+     * the other fields GitHub's answer has); id 1 "Default" always exists.
+     */
     this.runnerGroups = runnerGroups ?? [{ id: 1, name: 'Default', default: true, visibility: 'all' }];
     /**
      * Every request: {method, path, query, headers, body, status, at,
@@ -77,8 +94,8 @@ export class FakeGitHub {
      * (Date.now()).
      */
     this.requests = [];
-    /** Failed checks, as text (should stay empty). */
-    this.violations = [];
+    /** Failed checks and contract violations, as text; see `violations()`. */
+    this.problems = [];
     /** Runners by id. */
     this.runners = new Map();
     /** Workflow runs by `owner/repo#id` (lower-case repo). */
@@ -106,10 +123,18 @@ export class FakeGitHub {
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Forget requests, runners, issued secrets, injected failures. */
+  /**
+   * Every failed check and contract violation since start or `clear()`, as
+   * readable text: `METHOD /path?query [operationId]: what was wrong`.
+   */
+  violations() {
+    return [...this.problems];
+  }
+
+  /** Forget requests, violations, runners, issued secrets, injected failures. */
   clear() {
     this.requests.length = 0;
-    this.violations.length = 0;
+    this.problems.length = 0;
     this.runners.clear();
     this.workflowRuns.clear();
     this.repos = new Set(this.initialRepos);
@@ -129,9 +154,18 @@ export class FakeGitHub {
    * predicate on the recorded request (`{method, path, query, headers,
    * body}`, body parsed), e.g. `(r) => r.body?.name?.endsWith('-3')` to refuse
    * one runner of several. `times` defaults to every time.
+   *
+   * GitHub's error answers always carry `message`, `documentation_url` and
+   * `status` (the status as text); an error `body` without the last two gets
+   * them, so an injected answer is realistic by default. Injected answers are
+   * validated against the description like the fake's own.
    */
   fail({ method, path, match, status, body, headers = {}, times = Infinity }) {
-    this.failures.push({ method, path, match, status, body: body ?? { message: `injected ${status}` }, headers, times });
+    let answer = body ?? { message: `injected ${status}` };
+    if (status >= 400 && answer && typeof answer === 'object' && !Array.isArray(answer)) {
+      answer = { documentation_url: 'https://docs.github.com/rest', status: String(status), ...answer };
+    }
+    this.failures.push({ method, path, match, status, body: answer, headers, times });
   }
 
   /**
@@ -243,10 +277,40 @@ export class FakeGitHub {
       doneAt: undefined,
     };
     this.requests.push(entry);
+
+    const under = !this.basePath || path.startsWith(this.basePath + '/');
+    const apiPath = under ? path.slice(this.basePath.length) : null;
+    const where = `${req.method} ${path}${url.search}`;
+    const version = this.contract.apiVersions.includes(req.headers['x-github-api-version'])
+      ? req.headers['x-github-api-version']
+      : BASE_API_VERSION;
+    const matched = under ? this.contract.match(req.method, apiPath) : { problem: `not under the API's base path ${this.basePath}` };
+    const operation = matched.operation;
+    entry.operation = operation?.id ?? null;
+    entry.template = operation?.template ?? null;
+    const label = operation ? `${where} [${operation.id}]` : where;
+    if (operation) {
+      for (const problem of this.contract.checkRequest(operation, {
+        searchParams: url.searchParams,
+        rawBody: text,
+        contentType: req.headers['content-type'],
+        version,
+      })) {
+        this.problems.push(`${label}: ${problem}`);
+      }
+    } else {
+      this.problems.push(`${where}: ${matched.problem}`);
+    }
+
     const send = (status, body, headers = {}) => {
       entry.status = status;
       entry.response = body;
       entry.doneAt = Date.now();
+      if (operation) {
+        for (const problem of this.contract.checkResponse(operation, { status, body, version })) {
+          this.problems.push(`${label}: fake GitHub's ${problem}`);
+        }
+      }
       const payload = body === undefined ? '' : JSON.stringify(body);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
@@ -258,14 +322,12 @@ export class FakeGitHub {
 
     const problem = this.#checkHeaders(req.headers);
     if (problem) {
-      this.violations.push(`${req.method} ${path}: ${problem.why}`);
+      this.problems.push(`${label}: ${problem.why}`);
       return send(problem.status, { message: problem.message, documentation_url: DOCS, status: String(problem.status) });
     }
 
-    if (this.basePath) {
-      if (!path.startsWith(this.basePath + '/')) return send(404, notFound());
-      path = path.slice(this.basePath.length);
-    }
+    if (!under) return send(404, notFound());
+    path = apiPath;
     entry.apiPath = path;
 
     const applies = (rule) =>
@@ -303,7 +365,7 @@ export class FakeGitHub {
       return { status: 401, why: `Authorization was ${got}, not "Bearer <token>"`, message: 'Bad credentials' };
     }
     const version = h['x-github-api-version'];
-    if (!API_VERSIONS.includes(version)) {
+    if (!this.contract.apiVersions.includes(version)) {
       return {
         status: 400,
         why: `X-GitHub-Api-Version ${JSON.stringify(version)}`,
@@ -326,7 +388,20 @@ export class FakeGitHub {
     const groups = /^\/orgs\/([^/]+)\/actions\/runner-groups$/.exec(path);
     if (groups) {
       if (method !== 'GET' || !this.orgs.has(groups[1].toLowerCase())) return [404, notFound()];
-      return [200, { total_count: this.runnerGroups.length, runner_groups: this.runnerGroups }];
+      const api = `${this.url}/orgs/${groups[1]}/actions/runner_groups`;
+      const runnerGroups = this.runnerGroups.map((g) => ({
+        // The fields GitHub's answer always has (docs.github.com, "List
+        // self-hosted runner groups for an organization", runner-groups-org).
+        runners_url: `${api}/${g.id}/runners`,
+        inherited: false,
+        allows_public_repositories: false,
+        restricted_to_workflows: false,
+        selected_workflows: [],
+        workflow_restrictions_read_only: false,
+        ...(g.visibility === 'selected' ? { selected_repositories_url: `${api}/${g.id}/repositories` } : {}),
+        ...g,
+      }));
+      return [200, { total_count: runnerGroups.length, runner_groups: runnerGroups }];
     }
     const runs = /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/([^/]+)$/.exec(path);
     if (runs) return this.#workflowRun(method, `${runs[1]}/${runs[2]}`, runs[3]);
@@ -363,23 +438,30 @@ export class FakeGitHub {
     return [404, notFound()];
   }
 
-  /** "Get a workflow run": the fields docs.github.com shows, for a stored run. */
+  /**
+   * "Get a workflow run": every field docs.github.com's schema
+   * (workflow-run) requires, for a stored run; the rest is fixed.
+   */
   #workflowRun(method, repo, id) {
     const key = repo.toLowerCase();
     if (method !== 'GET' || !this.repos.has(key) || !/^\d+$/.test(id)) return [404, notFound()];
     const run = this.workflowRuns.get(`${key}#${Number(id)}`);
     if (!run) return [404, notFound()];
     const [owner, name] = repo.split('/');
-    const api = `${this.url}/repos/${owner}/${name}`;
-    const web = `https://github.com/${owner}/${name}`;
+    const repository = repositoryView(this.url, owner, name);
+    const api = repository.url;
+    const sha = '0123456789abcdef0123456789abcdef01234567';
+    const actor = userView(this.url, 'octocat', 583231, 'User');
     return [
       200,
       {
         id: run.id,
         name: 'e2e',
         node_id: `WFR_${Buffer.from(String(run.id)).toString('base64')}`,
+        check_suite_id: 414944374,
+        check_suite_node_id: 'CS_kwDOABCD5M4YuT2W',
         head_branch: 'main',
-        head_sha: '0123456789abcdef0123456789abcdef01234567',
+        head_sha: sha,
         path: '.github/workflows/e2e.yml',
         run_number: 42,
         run_attempt: run.run_attempt,
@@ -389,13 +471,31 @@ export class FakeGitHub {
         conclusion: run.conclusion,
         workflow_id: 159038,
         url: `${api}/actions/runs/${run.id}`,
-        html_url: `${web}/actions/runs/${run.id}`,
-        jobs_url: `${api}/actions/runs/${run.id}/jobs`,
+        html_url: `${repository.html_url}/actions/runs/${run.id}`,
         pull_requests: [],
         created_at: run.created_at,
         updated_at: run.updated_at,
+        actor,
+        triggering_actor: actor,
         run_started_at: run.run_started_at,
-        repository: { id: 1296269, name, full_name: `${owner}/${name}` },
+        jobs_url: `${api}/actions/runs/${run.id}/jobs`,
+        logs_url: `${api}/actions/runs/${run.id}/logs`,
+        check_suite_url: `${api}/check-suites/414944374`,
+        artifacts_url: `${api}/actions/runs/${run.id}/artifacts`,
+        cancel_url: `${api}/actions/runs/${run.id}/cancel`,
+        rerun_url: `${api}/actions/runs/${run.id}/rerun`,
+        previous_attempt_url: run.run_attempt > 1 ? `${api}/actions/runs/${run.id}/attempts/${run.run_attempt - 1}` : null,
+        workflow_url: `${api}/actions/workflows/159038`,
+        head_commit: {
+          id: sha,
+          tree_id: 'd23f6eedb1e1b9610bbc754ddb5197bfe7271223',
+          message: 'e2e',
+          timestamp: run.created_at,
+          author: { name: 'Octo Cat', email: 'octocat@github.com' },
+          committer: { name: 'GitHub', email: 'noreply@github.com' },
+        },
+        repository,
+        head_repository: repository,
       },
     ];
   }
@@ -424,8 +524,10 @@ export class FakeGitHub {
     if ('work_folder' in body && typeof body.work_folder !== 'string') {
       problems.push(`For 'properties/work_folder', ${JSON.stringify(body.work_folder)} is not a string.`);
     }
+    // The answer GitHub gives a body that does not fit; the contract check
+    // (github-contract.mjs) has already recorded the violation, except for an
+    // empty name or label, which the description allows and the fake refuses.
     if (problems.length > 0) {
-      this.violations.push(`generate-jitconfig body: ${problems.join(' ')}`);
       return [422, { message: `Invalid request.\n\n${problems.join('\n')}`, documentation_url: DOCS, status: '422' }];
     }
     const groupOk = scope.startsWith('repo:')
@@ -520,6 +622,89 @@ function pathMatches(pattern, path) {
 
 function scopePath(scope) {
   return scope.startsWith('org:') ? `/orgs/${scope.slice(4)}` : `/repos/${scope.slice(5)}`;
+}
+
+/**
+ * A user or organization as GitHub shows it (schema simple-user), `api` the
+ * API's base URL.
+ */
+function userView(api, login, id, type) {
+  const url = `${api}/users/${login}`;
+  return {
+    login,
+    id,
+    node_id: `U_${Buffer.from(String(id)).toString('base64')}`,
+    avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+    gravatar_id: '',
+    url,
+    html_url: `https://github.com/${login}`,
+    followers_url: `${url}/followers`,
+    following_url: `${url}/following{/other_user}`,
+    gists_url: `${url}/gists{/gist_id}`,
+    starred_url: `${url}/starred{/owner}{/repo}`,
+    subscriptions_url: `${url}/subscriptions`,
+    organizations_url: `${url}/orgs`,
+    repos_url: `${url}/repos`,
+    events_url: `${url}/events{/privacy}`,
+    received_events_url: `${url}/received_events`,
+    type,
+    user_view_type: 'public',
+    site_admin: false,
+  };
+}
+
+/** A repository as GitHub shows it in a workflow run (schema minimal-repository). */
+function repositoryView(api, owner, name) {
+  const url = `${api}/repos/${owner}/${name}`;
+  const id = 1296269;
+  return {
+    id,
+    node_id: `R_${Buffer.from(String(id)).toString('base64')}`,
+    name,
+    full_name: `${owner}/${name}`,
+    owner: userView(api, owner, 9919, 'Organization'),
+    private: true,
+    html_url: `https://github.com/${owner}/${name}`,
+    description: null,
+    fork: false,
+    url,
+    archive_url: `${url}/{archive_format}{/ref}`,
+    assignees_url: `${url}/assignees{/user}`,
+    blobs_url: `${url}/git/blobs{/sha}`,
+    branches_url: `${url}/branches{/branch}`,
+    collaborators_url: `${url}/collaborators{/collaborator}`,
+    comments_url: `${url}/comments{/number}`,
+    commits_url: `${url}/commits{/sha}`,
+    compare_url: `${url}/compare/{base}...{head}`,
+    contents_url: `${url}/contents/{+path}`,
+    contributors_url: `${url}/contributors`,
+    deployments_url: `${url}/deployments`,
+    downloads_url: `${url}/downloads`,
+    events_url: `${url}/events`,
+    forks_url: `${url}/forks`,
+    git_commits_url: `${url}/git/commits{/sha}`,
+    git_refs_url: `${url}/git/refs{/sha}`,
+    git_tags_url: `${url}/git/tags{/sha}`,
+    hooks_url: `${url}/hooks`,
+    issue_comment_url: `${url}/issues/comments{/number}`,
+    issue_events_url: `${url}/issues/events{/number}`,
+    issues_url: `${url}/issues{/number}`,
+    keys_url: `${url}/keys{/key_id}`,
+    labels_url: `${url}/labels{/name}`,
+    languages_url: `${url}/languages`,
+    merges_url: `${url}/merges`,
+    milestones_url: `${url}/milestones{/number}`,
+    notifications_url: `${url}/notifications{?since,all,participating}`,
+    pulls_url: `${url}/pulls{/number}`,
+    releases_url: `${url}/releases{/id}`,
+    stargazers_url: `${url}/stargazers`,
+    statuses_url: `${url}/statuses/{sha}`,
+    subscribers_url: `${url}/subscribers`,
+    subscription_url: `${url}/subscription`,
+    tags_url: `${url}/tags`,
+    teams_url: `${url}/teams`,
+    trees_url: `${url}/git/trees{/sha}`,
+  };
 }
 
 function notFound() {

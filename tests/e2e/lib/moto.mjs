@@ -102,6 +102,39 @@
 //   (GroupName, GroupDescription, VpcId -> <groupId>), CreateTags
 //   (ResourceId.N, Tag.N.Key, Tag.N.Value) all work.
 //
+// Task definitions (what the `image` tests rely on; checked against 5.2.1)
+// - RegisterTaskDefinition echoes family, networkMode, requiresCompatibilities,
+//   cpu/memory (strings), runtimePlatform, executionRoleArn/taskRoleArn,
+//   ephemeralStorage, volumes and each container's logConfiguration and
+//   mountPoints; it keeps `tags` (read back by DescribeTaskDefinition with
+//   include ["TAGS"], answer field `tags`) but does not return them itself.
+//   Revisions count up from 1 per family (max existing + 1).
+// - NO registeredAt (nor registeredBy/deregisteredAt) on any task definition:
+//   a test that needs an age adds it with a proxy rewrite, as reap's tests do
+//   for a task's createdAt.
+// - DescribeTaskDefinition {taskDefinition: family} returns the HIGHEST
+//   revision even when it is INACTIVE (real ECS: the latest ACTIVE one).
+//   Unknown family or revision, or a deleted one: 400 ClientException "Unable
+//   to describe task definition.".
+// - DeregisterTaskDefinition {taskDefinition: family:rev | ARN} -> status
+//   INACTIVE (a family alone: 400 ClientException "Revision is missing.").
+//   ListTaskDefinitions {familyPrefix, status} matches the family exactly,
+//   ACTIVE by default.
+// - DeleteTaskDefinitions {taskDefinitions: [1..10 family:rev | ARN]}: an
+//   ACTIVE one is a failure ("still in ACTIVE status"), an INACTIVE one is
+//   removed at once (answered with status DELETE_IN_PROGRESS; afterwards
+//   DescribeTaskDefinition of it is 400 and no ListTaskDefinitions lists it).
+//
+// CloudWatch Logs (JSON 1.1, X-Amz-Target Logs_20140328.<Op>, SigV4 service
+// `logs`, routed like ECS by the credential scope)
+// - CreateLogGroup (again: 400 ResourceAlreadyExistsException),
+//   CreateLogStream, PutLogEvents {logEvents: [{timestamp ms, message}]} (no
+//   sequence token needed) work.
+// - GetLogEvents {logGroupName, logStreamName, limit, startFromHead: false}
+//   returns the LAST `limit` events, oldest first, as real CloudWatch does.
+//   An unknown stream (or group): 400 ResourceNotFoundException, whose message
+//   says "log group" even for a missing stream.
+//
 // State manager (task lifecycle)
 // - moto's task transitions are RUNNING -> DEACTIVATING -> STOPPING ->
 //   DEPROVISIONING -> STOPPED. A task is created RUNNING: moto NEVER shows
@@ -132,9 +165,10 @@
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { startAwsProxy } from './aws-proxy.mjs';
+import { startAwsProxy, HARNESS_ACCESS_KEY_ID } from './aws-proxy.mjs';
 
 const ECS_TARGET = 'AmazonEC2ContainerServiceV20141113.';
+const LOGS_TARGET = 'Logs_20140328.';
 const EC2_VERSION = '2016-11-15';
 
 /** Children still running, killed if the test process exits without `stop()`. */
@@ -160,8 +194,9 @@ export async function freePort() {
  * `moto.url` is moto itself (seeding and read-back go there, unrecorded);
  * `moto.endpoint` is the proxy, for the action's AWS_ENDPOINT_URL.
  * `credentials` maps access key id -> secret, for signature checks.
+ * `contract: false` leaves out the AWS request contract (aws-contract.mjs).
  */
-export async function startMoto({ region = 'eu-west-1', credentials = {}, readyTimeoutMs = 30_000 } = {}) {
+export async function startMoto({ region = 'eu-west-1', credentials = {}, readyTimeoutMs = 30_000, contract = true } = {}) {
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     // moto reads no AWS_* variables we need; keep the host's out of it.
@@ -202,7 +237,14 @@ export async function startMoto({ region = 'eu-west-1', credentials = {}, readyT
     await sleep(150);
   }
 
-  const proxy = await startAwsProxy({ upstream: url, credentials });
+  let proxy;
+  try {
+    proxy = await startAwsProxy({ upstream: url, credentials, contract });
+  } catch (error) {
+    killGroup(child, 'SIGKILL');
+    running.delete(child);
+    throw error;
+  }
   return new Moto({ url, region, child, exited, proxy, log: () => log });
 }
 
@@ -272,12 +314,21 @@ export class Moto {
 
   /** An ECS JSON 1.1 call. Resolves to the answer, or throws an Error with `.type`/`.status`. */
   async ecs(operation, body = {}, region = this.region) {
+    return this.#json('ecs', ECS_TARGET, 'ECS', operation, body, region);
+  }
+
+  /** A CloudWatch Logs JSON 1.1 call; errors as for `ecs`. */
+  async logs(operation, body = {}, region = this.region) {
+    return this.#json('logs', LOGS_TARGET, 'Logs', operation, body, region);
+  }
+
+  async #json(service, targetPrefix, what, operation, body, region) {
     const res = await fetch(`${this.url}/`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': ECS_TARGET + operation,
-        authorization: fakeAuthorization(region, 'ecs'),
+        'x-amz-target': targetPrefix + operation,
+        authorization: fakeAuthorization(region, service),
       },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(20_000),
@@ -293,9 +344,9 @@ export class Moto {
       } catch {
         // moto's 500s are HTML
       }
-      throw Object.assign(new Error(`ECS ${operation}: ${type}: ${message}`), { type, status: res.status });
+      throw Object.assign(new Error(`${what} ${operation}: ${type}: ${message}`), { type, status: res.status });
     }
-    return JSON.parse(text);
+    return text ? JSON.parse(text) : {};
   }
 
   /** An EC2 query API call. Resolves to the XML text, or throws with `.code`. */
@@ -418,6 +469,23 @@ export class Moto {
     return xmlValues(xml, 'groupId');
   }
 
+  /**
+   * Writes `messages` as the events of `stream` in `group` (both created if
+   * need be), one millisecond apart, ending now: what the awslogs driver of
+   * a task would have written.
+   */
+  async writeLog(group, stream, messages) {
+    try {
+      await this.logs('CreateLogGroup', { logGroupName: group });
+    } catch (error) {
+      if (error.type !== 'ResourceAlreadyExistsException') throw error;
+    }
+    await this.logs('CreateLogStream', { logGroupName: group, logStreamName: stream });
+    const end = Date.now();
+    const logEvents = messages.map((message, i) => ({ timestamp: end - messages.length + 1 + i, message }));
+    if (logEvents.length > 0) await this.logs('PutLogEvents', { logGroupName: group, logStreamName: stream, logEvents });
+  }
+
   // --- reading back what the action started --------------------------------
 
   /** Task ARNs in `cluster` (optionally filtered by startedBy/desiredStatus). Does not tick states. */
@@ -438,6 +506,26 @@ export class Moto {
     if (arns.length === 0) return [];
     const answer = await this.ecs('DescribeTasks', { cluster, tasks: arns, include: ['TAGS'] });
     return answer.tasks.map(summarizeTask);
+  }
+
+  /**
+   * Every revision of `family` that still exists (ACTIVE and INACTIVE; a
+   * deleted one is gone), by revision: {arn, revision, status, spec (the
+   * ecs-runner:spec tag), tags: {k: v}, raw}.
+   */
+  async taskDefinitionRevisions(family) {
+    const arns = [];
+    for (const status of ['ACTIVE', 'INACTIVE']) {
+      arns.push(...(await this.ecs('ListTaskDefinitions', { familyPrefix: family, status })).taskDefinitionArns);
+    }
+    const out = [];
+    for (const arn of arns) {
+      const answer = await this.ecs('DescribeTaskDefinition', { taskDefinition: arn, include: ['TAGS'] });
+      const tags = Object.fromEntries((answer.tags ?? []).map((t) => [t.key, t.value]));
+      const td = answer.taskDefinition;
+      out.push({ arn, revision: td.revision, status: td.status, spec: tags['ecs-runner:spec'], tags, raw: td });
+    }
+    return out.sort((a, b) => a.revision - b.revision);
   }
 
   /** Tasks in every cluster moto knows (for "nothing was started anywhere"). */
@@ -483,9 +571,12 @@ export function summarizeTask(task) {
   };
 }
 
-/** moto routes by this scope; the signature itself is not checked (auth off). */
+/**
+ * moto routes by this scope; the signature itself is not checked (auth off).
+ * The proxy exempts this key from the request contract (aws-proxy.mjs).
+ */
 function fakeAuthorization(region, service) {
-  return `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+  return `AWS4-HMAC-SHA256 Credential=${HARNESS_ACCESS_KEY_ID}/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
 }
 
 function xmlValue(xml, tag) {

@@ -1,8 +1,11 @@
 // The servers one test file shares: moto (+ recording proxy) and the fake
-// GitHub, started once per file and made fresh for every test.
+// GitHub, started once per file and made fresh for every test. After each
+// test, the requests the action sent must have kept the API contracts: the
+// AWS service models (aws-contract.mjs, via the proxy) and GitHub's OpenAPI
+// description (github.mjs); any violation fails that test.
 
 import crypto from 'node:crypto';
-import { before, after, beforeEach } from 'node:test';
+import { before, after, beforeEach, afterEach } from 'node:test';
 import { startMoto } from './moto.mjs';
 import { startFakeGitHub } from './github.mjs';
 import { FAKE_AWS, runAction, jobContext } from './action.mjs';
@@ -21,8 +24,9 @@ export function fakePat() {
 
 /**
  * One world for a describe block: started before its tests, made fresh
- * before each (then `fresh(world)` runs, for a file's own setup), closed
- * after. `set` receives it once started.
+ * before each (then `fresh(world)` runs, for a file's own setup), checked
+ * for contract violations after each (`assertContracts`), closed after.
+ * `set` receives it once started.
  */
 export function useWorld(set, { fresh = null, ...options } = {}) {
   let world;
@@ -35,6 +39,7 @@ export function useWorld(set, { fresh = null, ...options } = {}) {
     await world.fresh();
     if (fresh) await fresh(world);
   });
+  afterEach(() => world?.assertContracts());
 }
 
 /**
@@ -77,11 +82,34 @@ export class World {
     this.pat = pat;
   }
 
-  /** Fresh moto (see Moto.freshWorld) and an empty fake GitHub; returns the seeds. */
+  /**
+   * Fresh moto (see Moto.freshWorld) and an empty fake GitHub, no contract
+   * violations recorded; returns the seeds.
+   */
   async fresh(options) {
     this.gh.clear();
+    this.moto.proxy.clearViolations();
     this.seeds = await this.moto.freshWorld(options);
     return this.seeds;
+  }
+
+  /**
+   * The contract violations since `fresh()`, one line each: `AWS ...` from
+   * the proxy (aws-proxy.mjs), `GitHub ...` from the fake GitHub.
+   */
+  contractViolations() {
+    // The fake GitHub's `violations` became a method with its OpenAPI checks.
+    const github = typeof this.gh.violations === 'function' ? this.gh.violations() : [];
+    return [...this.moto.proxy.violations().map((v) => `AWS ${v}`), ...github.map((v) => `GitHub ${v}`)];
+  }
+
+  /** Throws, listing them, if there were contract violations since `fresh()`. */
+  assertContracts() {
+    const found = this.contractViolations();
+    if (found.length === 0) return;
+    throw new Error(
+      `the requests of this test broke the API contract (${found.length}):\n${found.map((v) => `  - ${v}`).join('\n')}`,
+    );
   }
 
   /** Runs the action against these servers; `context` overrides the job's GITHUB_* values. */
