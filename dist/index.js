@@ -1100,10 +1100,12 @@ function sleep(ms, cancel) {
 }
 
 // action/src/transport.ts
+var import_node_crypto2 = require("node:crypto");
 var import_promises = require("node:fs/promises");
 var import_node_url = require("node:url");
 async function send(request, cancel) {
   if (request.url.startsWith("file:")) return read(request);
+  if (request.url === "ecs-runner:sign-rs256") return signRs256(request);
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`timed out after ${request.timeout_ms} ms`)),
@@ -1142,6 +1144,15 @@ async function read(request) {
     return { id: request.id, status: 200, headers: {}, body };
   } catch (error2) {
     return { id: request.id, status: 0, error: errorMessage(error2) };
+  }
+}
+function signRs256(request) {
+  try {
+    const { key, data } = JSON.parse(request.body);
+    const signature = (0, import_node_crypto2.sign)("sha256", Buffer.from(data, "utf8"), (0, import_node_crypto2.createPrivateKey)(key));
+    return { id: request.id, status: 200, headers: {}, body: signature.toString("base64url") };
+  } catch (error2) {
+    return { id: request.id, status: 0, error: errorMessage(error2).split("\n")[0] ?? "cannot sign" };
   }
 }
 function hasBody(method) {

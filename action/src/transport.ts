@@ -1,3 +1,4 @@
+import { createPrivateKey, sign } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
@@ -17,6 +18,9 @@ export async function send(request: HttpRequest, cancel: AbortSignal): Promise<H
   // The core asks for a file's contents (a web identity token, a container
   // authorization token) as a GET of a file: URL.
   if (request.url.startsWith("file:")) return read(request);
+  // The core asks for an RS256 signature (a GitHub App's JWT): the key
+  // stays in this process.
+  if (request.url === "ecs-runner:sign-rs256") return signRs256(request);
   const controller = new AbortController();
   // fetch rejects with the abort reason, so this becomes the error message.
   const timer = setTimeout(
@@ -61,6 +65,21 @@ async function read(request: HttpRequest): Promise<HttpResponse> {
     return { id: request.id, status: 200, headers: {}, body };
   } catch (error) {
     return { id: request.id, status: 0, error: errorMessage(error) };
+  }
+}
+
+/**
+ * RSASSA-PKCS1-v1_5 with SHA-256 of `data` with `key` (PEM, PKCS#1 or
+ * PKCS#8), answered as base64url; a bad key as status 0 with the error.
+ */
+function signRs256(request: HttpRequest): HttpResponse {
+  try {
+    const { key, data } = JSON.parse(request.body) as { key: string; data: string };
+    const signature = sign("sha256", Buffer.from(data, "utf8"), createPrivateKey(key));
+    return { id: request.id, status: 200, headers: {}, body: signature.toString("base64url") };
+  } catch (error) {
+    // Never the key: only what went wrong.
+    return { id: request.id, status: 0, error: errorMessage(error).split("\n")[0] ?? "cannot sign" };
   }
 }
 

@@ -378,14 +378,17 @@ impl Provider {
 /// A `file://` read: the shell answers 200 with the file's contents, or
 /// status 0 with the error.
 fn file(op: Op, path: &str) -> Call<Op> {
-    Call::plain(
+    let mut c = Call::plain(
         op,
         "read file",
         "GET",
         format!("file://{path}"),
         Vec::new(),
         String::new(),
-    )
+    );
+    // A missing or unreadable file stays so: no retry.
+    c.attempts = Some(1);
+    c
 }
 
 fn container(url: &str, token: Option<&str>) -> Call<Op> {
@@ -460,10 +463,15 @@ pub fn failure_message(operation: &str, url: &str, resp: &HttpResponse) -> Strin
         );
     }
     let err = crate::aws_error::parse(resp);
+    // A body without an error code gets code `HTTP{status}`: said once.
+    let code = if err.code.starts_with("HTTP") {
+        String::new()
+    } else {
+        format!("{}: ", err.code)
+    };
     format!(
-        "{operation} ({shown}) failed with HTTP {}: {}: {}",
+        "{operation} ({shown}) failed with HTTP {}: {code}{}",
         resp.status,
-        err.code,
         err.message.trim_end_matches('.')
     )
 }

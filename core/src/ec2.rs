@@ -361,7 +361,9 @@ pub mod xml {
                         return self.err("expected '>' to end the end tag");
                     }
                     self.pos += 1;
-                    let (open, done) = stack.pop().expect("an end tag closes an open element");
+                    let Some((open, done)) = stack.pop() else {
+                        return self.err(format!("</{name}> closes no open element"));
+                    };
                     if open != name {
                         self.pos -= name.len() + 3;
                         return self.err(format!("</{name}> does not close <{open}>"));
@@ -375,7 +377,10 @@ pub mod xml {
                 } else if self.starts_with("<![CDATA[") {
                     self.pos += 9;
                     let text = self.skip_past("]]>", "CDATA section")?.to_string();
-                    Self::open(&mut stack).text.push_str(&text);
+                    match Self::open(&mut stack) {
+                        Some(e) => e.text.push_str(&text),
+                        None => return self.err("a CDATA section outside the root element"),
+                    }
                 } else if self.starts_with("<!") {
                     return self.err("unexpected markup declaration inside an element");
                 } else if self.starts_with("<") {
@@ -406,15 +411,18 @@ pub mod xml {
                         .map_or(self.doc.len(), |i| self.pos + i);
                     let text = Self::unescape(&self.doc[self.pos..end], self.pos)?;
                     self.pos = end;
-                    Self::open(&mut stack).text.push_str(&text);
+                    match Self::open(&mut stack) {
+                        Some(e) => e.text.push_str(&text),
+                        None => return self.err("text outside the root element"),
+                    }
                 }
             }
         }
 
         /// The innermost open element (text only occurs inside one: the
         /// caller starts at a `<` and returns when the root closes).
-        fn open(stack: &mut [(String, Element)]) -> &mut Element {
-            &mut stack.last_mut().expect("text inside the root element").1
+        fn open(stack: &mut [(String, Element)]) -> Option<&mut Element> {
+            stack.last_mut().map(|(_, e)| e)
         }
 
         fn name(&mut self) -> Result<String, XmlError> {

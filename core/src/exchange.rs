@@ -696,7 +696,10 @@ pub fn scrub(body: &str) -> String {
                                 }
                             }
                         }
-                        ("encoded_jit_config" | "token", v @ serde_json::Value::String(_)) => {
+                        (
+                            "encoded_jit_config" | "token" | "key" | "SecretAccessKey" | "Token",
+                            v @ serde_json::Value::String(_),
+                        ) => {
                             *v = serde_json::Value::from("***");
                         }
                         (_, v) => walk(v),

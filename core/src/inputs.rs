@@ -86,6 +86,8 @@ pub const INPUT_NAMES: &[&str] = &[
     "role-duration-seconds",
     "audience",
     "default-labels",
+    "app-id",
+    "app-private-key",
 ];
 
 /// `name` when not given (major0/gh-ecs-runner's default).
@@ -262,7 +264,12 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
 
     let count = p.count();
     let name = p.name();
-    let token = p.token();
+    let app = p.app();
+    let token = if app.is_some() {
+        p.no_token_with_app()
+    } else {
+        p.token()
+    };
     let arch = p.arch();
     let labels = p.labels(&name, &arch, count);
     let workdir = p.workdir();
@@ -331,6 +338,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         count,
         name,
         token,
+        app,
         labels,
         workdir,
         scope: scope.unwrap_or(Scope::Org { org: String::new() }),
@@ -461,6 +469,54 @@ impl<'a> Parser<'a> {
             );
         }
         raw.to_string()
+    }
+
+    /// `app-id` with `app-private-key`: a GitHub App instead of a token.
+    fn app(&mut self) -> Option<(String, String)> {
+        let id = self.input("app-id");
+        let key = self.input("app-private-key");
+        match (id.is_empty(), key.is_empty()) {
+            (true, true) => return None,
+            (false, true) => {
+                self.report("app-private-key", "is needed with `app-id`: the App's private key (PEM), e.g. `${{ secrets.RUNNER_APP_KEY }}`");
+                return None;
+            }
+            (true, false) => {
+                self.report(
+                    "app-id",
+                    "is needed with `app-private-key`: the App's numeric id (App settings → About)",
+                );
+                return None;
+            }
+            (false, false) => {}
+        }
+        if !is_digits(id) || id.len() > 20 {
+            self.report(
+                "app-id",
+                format!("{} is not an App id; use the App's numeric id", show(id)),
+            );
+        }
+        let pem = key.contains("-----BEGIN RSA PRIVATE KEY-----")
+            || key.contains("-----BEGIN PRIVATE KEY-----");
+        if !pem {
+            self.report(
+                "app-private-key",
+                "is not a PEM private key (not shown): pass the .pem file GitHub generated for the App, \
+                 which starts with -----BEGIN RSA PRIVATE KEY----- (PKCS#1) or -----BEGIN PRIVATE KEY----- (PKCS#8)",
+            );
+        }
+        Some((id.to_string(), key.to_string()))
+    }
+
+    /// With a GitHub App, `token` must not be given too.
+    fn no_token_with_app(&mut self) -> String {
+        if !self.input("token").is_empty() || !self.input("github-token").is_empty() {
+            self.report(
+                "token",
+                "`token` and `app-id` are both given; authenticate with one: a token, or the GitHub App",
+            );
+        }
+        String::new()
     }
 
     fn token(&mut self) -> String {
@@ -1589,8 +1645,11 @@ impl<'a> Parser<'a> {
         };
         let role = self.input("role-to-assume");
         for name in ["role-session-name", "role-duration-seconds", "audience"] {
-            if role.is_empty() && !self.input(name).is_empty() {
-                self.report(name, "applies only with `role-to-assume`");
+            // A session name also names a web identity token file's session.
+            let web_identity =
+                name == "role-session-name" && self.env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some();
+            if role.is_empty() && !web_identity && !self.input(name).is_empty() {
+                self.report(name, "applies only with `role-to-assume` (or, for the session name, AWS_WEB_IDENTITY_TOKEN_FILE)");
             }
         }
         if !role.is_empty() {

@@ -8,6 +8,7 @@
 //! performs the [`protocol::Next`] it gets back, and reports the result as the
 //! next event. See `protocol.rs` for the exact contract.
 
+pub mod app;
 pub mod aws_error;
 pub mod cleanup;
 pub mod creds;

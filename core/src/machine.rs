@@ -1,32 +1,81 @@
-//! The top-level machine: validates the inputs, then runs the start, stop or
-//! reap machine the `mode` asks for.
+//! The top-level machine: validates the inputs, gets what the mode needs
+//! first (AWS credentials from the chain, a GitHub App installation
+//! token), runs the start, stop or reap machine the `mode` asks for, keeps
+//! temporary AWS credentials fresh while it runs, and revokes the App's
+//! token before it reports the end.
 
-use crate::creds::{Progress, Provider, Source};
+use crate::app::{self, App};
+use crate::creds::{self, Provider, Source};
 use crate::inputs;
 use crate::outbox::Outbox;
 use crate::protocol::{Action, Config, Event, Millis, Next};
 use crate::reap::Reap;
-use crate::settings::{Mode, Settings};
+use crate::settings::{AwsCredentials, Mode, Settings};
 use crate::start::Start;
 use crate::stop::Stop;
 
 enum Inner {
     /// Bad input or environment: the first step fails, nothing is sent.
     Invalid(String),
-    /// Getting AWS credentials (role-to-assume, web identity, container,
-    /// IMDS) before the mode's machine starts with them.
-    Credentials(Box<Pending>),
-    Start(Box<Start>),
-    Stop(Box<Stop>),
-    Reap(Box<Reap>),
+    /// Getting AWS credentials, then a GitHub App installation token,
+    /// before the mode's machine starts with them.
+    Prelude(Box<Prelude>),
+    Mode(Box<ModeMachine>),
+    /// The mode's machine is done; the App's token is being revoked before
+    /// its end (`then`) is reported.
+    Revoking(Box<Revoking>),
 }
 
-/// The mode's machine, not yet built: its settings lack the credentials.
-struct Pending {
+// Boxed as a whole in `Inner::Mode`; one lives per process.
+#[allow(clippy::large_enum_variant)]
+enum ModeMachine {
+    Start(Start),
+    Stop(Stop),
+    Reap(Reap),
+}
+
+impl ModeMachine {
+    fn new(s: Settings, random: &str) -> Self {
+        match s.mode {
+            Mode::Start => ModeMachine::Start(Start::new(s, random)),
+            Mode::Stop => ModeMachine::Stop(Stop::new(s, random)),
+            Mode::Reap => ModeMachine::Reap(Reap::new(s, random)),
+        }
+    }
+    fn step(&mut self, now: Millis, event: Event) -> Action {
+        match self {
+            ModeMachine::Start(m) => m.step(now, event),
+            ModeMachine::Stop(m) => m.step(now, event),
+            ModeMachine::Reap(m) => m.step(now, event),
+        }
+    }
+    fn set_credentials(&mut self, c: AwsCredentials) {
+        match self {
+            ModeMachine::Start(m) => m.set_credentials(c),
+            ModeMachine::Stop(m) => m.set_credentials(c),
+            ModeMachine::Reap(m) => m.set_credentials(c),
+        }
+    }
+}
+
+/// What the mode's machine needs before it starts.
+struct Prelude {
     s: Settings,
     random: String,
-    provider: Provider,
     out: Outbox,
+    /// The AWS credential source (None: in the settings already).
+    aws: Option<Provider>,
+    /// The GitHub App, once the AWS credentials are there.
+    app: Option<App>,
+    expires_at: Option<Millis>,
+}
+
+struct Revoking {
+    app: App,
+    s: Settings,
+    out: Outbox,
+    /// The mode's end, reported once the token is revoked.
+    then: Next,
 }
 
 /// Temporary credentials of the chain, fetched again before they expire.
@@ -41,9 +90,20 @@ struct Refresh {
     out: Outbox,
 }
 
+struct AppToken {
+    token: String,
+    app_id: String,
+    key: String,
+    s: Settings,
+}
+
 pub struct Machine {
     inner: Inner,
     refresh: Option<Refresh>,
+    /// The App's installation token in use, revoked at the end.
+    app_token: Option<AppToken>,
+    /// The shell's random digits (the jitter of later phases).
+    random: String,
     /// Secrets known from the configuration, handed out with the first action
     /// whatever happens next (even invalid input must not leak a token).
     first_secrets: Option<Vec<String>>,
@@ -54,9 +114,19 @@ impl Machine {
     /// makes the first step answer `Next::Failed` without sending anything.
     pub fn new(config: Config) -> Self {
         let mut secrets = Vec::new();
-        for key in ["token", "github-token"] {
+        for key in ["token", "github-token", "app-private-key"] {
             if let Some(v) = config.inputs.get(key) {
                 secrets.push(v.clone());
+                // A PEM's lines are masked one by one too, but for its
+                // BEGIN/END lines, which are no secret.
+                if key == "app-private-key" {
+                    secrets.extend(
+                        v.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.starts_with("-----") && l.len() >= 8)
+                            .map(String::from),
+                    );
+                }
             }
         }
         for key in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
@@ -70,20 +140,25 @@ impl Machine {
             Ok(_) if !random_ok(&config.random) => Inner::Invalid(
                 "ecs-runner internal error: the shell passed no randomness (need at least 16 hex digits)".into(),
             ),
-            Ok(s) if s.credential_source != Source::Environment => {
-                let provider = Provider::new(s.credential_source.clone(), &config.random);
-                Inner::Credentials(Box::new(Pending {
+            Ok(s) if s.credential_source != Source::Environment || s.app.is_some() => {
+                let aws = (s.credential_source != Source::Environment)
+                    .then(|| Provider::new(s.credential_source.clone(), &config.random));
+                Inner::Prelude(Box::new(Prelude {
                     out: Outbox::for_settings(&s),
                     s,
                     random: config.random.clone(),
-                    provider,
+                    aws,
+                    app: None,
+                    expires_at: None,
                 }))
             }
-            Ok(s) => mode_machine(s, &config.random),
+            Ok(s) => Inner::Mode(Box::new(ModeMachine::new(s, &config.random))),
         };
         Machine {
             inner,
             refresh: None,
+            app_token: None,
+            random: config.random.clone(),
             first_secrets: Some(secrets),
         }
     }
@@ -99,68 +174,35 @@ impl Machine {
                     summary: String::new(),
                 })
             }
-            Inner::Credentials(p) => {
+            Inner::Prelude(_) => self.step_prelude(now, event),
+            Inner::Mode(m) => {
+                let action = match self.refresh.as_mut() {
+                    Some(r) => step_refreshing(m, r, now, event),
+                    None => m.step(now, event),
+                };
+                self.after_mode(now, action)
+            }
+            Inner::Revoking(r) => {
                 let progress = match event {
-                    Event::Start => {
-                        p.out.info(format!(
-                            "Getting AWS credentials from {}",
-                            p.provider.source().describe()
-                        ));
-                        p.provider.start(&p.s, &mut p.out, now)
-                    }
                     Event::Responses { responses } => {
-                        p.provider.on_responses(&p.s, &mut p.out, responses, now)
+                        r.app.on_responses(&r.s, &mut r.out, responses, now)
                     }
-                    Event::Woke => p.provider.on_wake(&p.s, &mut p.out, now),
-                    Event::Cancel { signal } => {
-                        p.provider.abandon();
-                        Progress::Failed(format!(
-                            "Cancelled ({signal}) while getting AWS credentials; nothing was created."
-                        ))
-                    }
+                    Event::Woke => r.app.on_wake(&r.s, &mut r.out, now),
+                    // The token expires within the hour anyway.
+                    Event::Cancel { .. } | Event::Start => app::Progress::Ready(String::new()),
                 };
                 match progress {
-                    Progress::Pending(next) => p.out.action(next),
-                    Progress::Failed(message) => p.out.action(Next::Failed {
-                        message,
-                        outputs: Default::default(),
-                        summary: String::new(),
-                    }),
-                    Progress::Ready(fetched) => {
-                        // The mode starts now, with the credentials; what was
-                        // said so far goes first, with every secret.
-                        let mut s = p.s.clone();
-                        s.credentials = fetched.credentials;
-                        let random = p.random.clone();
-                        if let Some(expires_at) = fetched.expires_at {
-                            self.refresh = Some(Refresh {
-                                s: s.clone(),
-                                random: random.clone(),
-                                expires_at,
-                                provider: None,
-                                not_before: 0,
-                                out: Outbox::new(s.debug),
-                            });
-                        }
-                        let mut before = p.out.action(Next::Wait {
-                            requests: Vec::new(),
-                            wake_ms: None,
-                        });
-                        let mut mode = mode_machine(s, &random);
-                        let mut action = mode.step_inner(now, Event::Start);
-                        before.secrets.append(&mut action.secrets);
-                        before.logs.append(&mut action.logs);
-                        action.secrets = before.secrets;
-                        action.logs = before.logs;
-                        self.inner = mode;
-                        action
+                    app::Progress::Pending(next) => r.out.action(next),
+                    app::Progress::Ready(_) => {
+                        r.out.detail("Revoked the GitHub App installation token");
+                        r.out.action(r.then.clone())
+                    }
+                    app::Progress::Failed(why) => {
+                        r.out.warning(format!("GitHub App: {why}"));
+                        r.out.action(r.then.clone())
                     }
                 }
             }
-            _ => match self.refresh.as_mut() {
-                Some(r) => step_refreshing(&mut self.inner, r, now, event),
-                None => self.inner.step_inner(now, event),
-            },
         };
         if let Some(mut first) = self.first_secrets.take() {
             first.retain(|s| !action.secrets.contains(s));
@@ -169,16 +211,187 @@ impl Machine {
         }
         action
     }
+
+    /// The AWS credentials, then the App's token; then the mode's machine
+    /// starts with them, and what was said so far goes first.
+    fn step_prelude(&mut self, now: Millis, event: Event) -> Action {
+        let Inner::Prelude(p) = &mut self.inner else {
+            unreachable!("called in the prelude only");
+        };
+        enum Got {
+            Pending(Next),
+            Failed(String),
+            Aws(creds::Fetched),
+            Token(String),
+        }
+        let got = if let Some(provider) = p.aws.as_mut() {
+            let progress = match event {
+                Event::Start => {
+                    p.out.info(format!(
+                        "Getting AWS credentials from {}",
+                        provider.source().describe()
+                    ));
+                    provider.start(&p.s, &mut p.out, now)
+                }
+                Event::Responses { responses } => {
+                    provider.on_responses(&p.s, &mut p.out, responses, now)
+                }
+                Event::Woke => provider.on_wake(&p.s, &mut p.out, now),
+                Event::Cancel { signal } => {
+                    provider.abandon();
+                    creds::Progress::Failed(format!(
+                        "Cancelled ({signal}) while getting AWS credentials; nothing was created."
+                    ))
+                }
+            };
+            match progress {
+                creds::Progress::Pending(next) => Got::Pending(next),
+                creds::Progress::Failed(m) => Got::Failed(m),
+                creds::Progress::Ready(f) => Got::Aws(f),
+            }
+        } else {
+            let app = p.app.as_mut();
+            let progress = match (app, event) {
+                (None, _) => app::Progress::Ready(String::new()),
+                (Some(a), Event::Start) => a.start(&p.s, &mut p.out, now),
+                (Some(a), Event::Responses { responses }) => {
+                    a.on_responses(&p.s, &mut p.out, responses, now)
+                }
+                (Some(a), Event::Woke) => a.on_wake(&p.s, &mut p.out, now),
+                (Some(_), Event::Cancel { signal }) => app::Progress::Failed(format!(
+                    "Cancelled ({signal}) while getting the GitHub App's token; nothing was created."
+                )),
+            };
+            match progress {
+                app::Progress::Pending(next) => Got::Pending(next),
+                app::Progress::Failed(m) => Got::Failed(m),
+                app::Progress::Ready(t) => Got::Token(t),
+            }
+        };
+        let got = match got {
+            Got::Aws(fetched) => {
+                p.s.credentials = fetched.credentials;
+                p.expires_at = fetched.expires_at;
+                p.aws = None;
+                match p.s.app.clone() {
+                    Some((app_id, key)) => {
+                        p.out.info(format!(
+                            "Authenticating to GitHub as the GitHub App {app_id}"
+                        ));
+                        let mut a = App::new(&app_id, &key, &p.random);
+                        let progress = a.start(&p.s, &mut p.out, now);
+                        p.app = Some(a);
+                        match progress {
+                            app::Progress::Pending(next) => Got::Pending(next),
+                            app::Progress::Failed(m) => Got::Failed(m),
+                            app::Progress::Ready(t) => Got::Token(t),
+                        }
+                    }
+                    None => Got::Token(String::new()),
+                }
+            }
+            Got::Token(_) if p.app.is_none() && p.s.app.is_some() => {
+                // No AWS phase: the App's phase starts with the step.
+                let (app_id, key) = p.s.app.clone().unwrap_or_default();
+                p.out.info(format!(
+                    "Authenticating to GitHub as the GitHub App {app_id}"
+                ));
+                let mut a = App::new(&app_id, &key, &p.random);
+                let progress = a.start(&p.s, &mut p.out, now);
+                p.app = Some(a);
+                match progress {
+                    app::Progress::Pending(next) => Got::Pending(next),
+                    app::Progress::Failed(m) => Got::Failed(m),
+                    app::Progress::Ready(t) => Got::Token(t),
+                }
+            }
+            other => other,
+        };
+        match got {
+            Got::Pending(next) => p.out.action(next),
+            Got::Failed(message) => p.out.action(Next::Failed {
+                message,
+                outputs: Default::default(),
+                summary: String::new(),
+            }),
+            Got::Aws(_) => unreachable!("handled above"),
+            Got::Token(token) => {
+                let mut s = p.s.clone();
+                if let (false, Some((app_id, key))) = (token.is_empty(), s.app.clone()) {
+                    s.token = token.clone();
+                    self.app_token = Some(AppToken {
+                        token,
+                        app_id,
+                        key,
+                        s: s.clone(),
+                    });
+                }
+                let random = p.random.clone();
+                if let Some(expires_at) = p.expires_at {
+                    self.refresh = Some(Refresh {
+                        s: s.clone(),
+                        random: random.clone(),
+                        expires_at,
+                        provider: None,
+                        not_before: 0,
+                        out: Outbox::new(s.debug),
+                    });
+                }
+                let mut before = p.out.action(Next::Wait {
+                    requests: Vec::new(),
+                    wake_ms: None,
+                });
+                let mut mode = ModeMachine::new(s, &random);
+                let mut action = mode.step(now, Event::Start);
+                before.secrets.append(&mut action.secrets);
+                before.logs.append(&mut action.logs);
+                action.secrets = before.secrets;
+                action.logs = before.logs;
+                self.inner = Inner::Mode(Box::new(mode));
+                self.after_mode(now, action)
+            }
+        }
+    }
+
+    /// The mode's machine finished while an App token is in use: revoke it
+    /// first, then report the end.
+    fn after_mode(&mut self, now: Millis, mut action: Action) -> Action {
+        if matches!(action.next, Next::Wait { .. }) {
+            return action;
+        }
+        let Some(AppToken {
+            token,
+            app_id,
+            key,
+            s,
+        }) = self.app_token.take()
+        else {
+            return action;
+        };
+        let mut revoker = App::new(&app_id, &key, &self.random);
+        let mut out = Outbox::for_settings(&s);
+        let progress = revoker.revoke(&s, &mut out, now, &token);
+        let app::Progress::Pending(next) = progress else {
+            return action;
+        };
+        let then = std::mem::replace(&mut action.next, next);
+        self.inner = Inner::Revoking(Box::new(Revoking {
+            app: revoker,
+            s,
+            out,
+            then,
+        }));
+        action
+    }
 }
 
 /// A step of the mode's machine while its temporary credentials are kept
-/// fresh: the refresh's answers (ids from [`crate::creds::REFRESH_IDS`])
-/// go to the provider, the rest to the machine; a refresh starts
-/// [`crate::creds::REFRESH_AHEAD_MS`] before the credentials expire, its
-/// requests go out with the machine's, and its credentials replace the old
-/// ones in the machine when they arrive.
-fn step_refreshing(inner: &mut Inner, r: &mut Refresh, now: Millis, event: Event) -> Action {
-    use crate::creds::REFRESH_AHEAD_MS;
+/// fresh: the refresh's answers (ids from [`creds::REFRESH_IDS`]) go to the
+/// provider, the rest to the machine; a refresh starts
+/// [`creds::REFRESH_AHEAD_MS`] before the credentials expire, its requests
+/// go out with the machine's, and its credentials replace the old ones in
+/// the machine when they arrive.
+fn step_refreshing(m: &mut ModeMachine, r: &mut Refresh, now: Millis, event: Event) -> Action {
     let mut ours = Vec::new();
     let event = match event {
         Event::Responses { responses } => {
@@ -208,29 +421,29 @@ fn step_refreshing(inner: &mut Inner, r: &mut Refresh, now: Millis, event: Event
     // The refresh's requests and timer go out with the machine's.
     let mut extra = None;
     match progress {
-        Some(Progress::Pending(next)) => extra = Some(next),
-        Some(Progress::Ready(fetched)) => {
+        Some(creds::Progress::Pending(next)) => extra = Some(next),
+        Some(creds::Progress::Ready(fetched)) => {
             r.provider = None;
             r.expires_at = fetched.expires_at.unwrap_or(Millis::MAX);
             r.out
                 .info("Fetched fresh AWS credentials before the old ones expire");
-            inner.set_credentials(fetched.credentials);
+            m.set_credentials(fetched.credentials);
         }
-        Some(Progress::Failed(why)) => {
+        Some(creds::Progress::Failed(why)) => {
             r.provider = None;
             r.not_before = now + 60_000;
             r.out.warning(format!(
                 "Could not refresh the AWS credentials ({why}); trying again in a minute"
             ));
         }
-        _ => {}
+        None => {}
     }
-    let mut action = inner.step_inner(now, event);
+    let mut action = m.step(now, event);
     let finished = !matches!(action.next, Next::Wait { .. });
     if !finished
         && r.provider.is_none()
         && now >= r.not_before
-        && now.saturating_add(REFRESH_AHEAD_MS) >= r.expires_at
+        && now.saturating_add(creds::REFRESH_AHEAD_MS) >= r.expires_at
     {
         let mut p = Provider::refreshing(r.s.credential_source.clone(), &r.random);
         r.out.info(format!(
@@ -238,7 +451,7 @@ fn step_refreshing(inner: &mut Inner, r: &mut Refresh, now: Millis, event: Event
             p.source().describe()
         ));
         match p.start(&r.s, &mut r.out, now) {
-            Progress::Pending(next) => {
+            creds::Progress::Pending(next) => {
                 r.provider = Some(p);
                 extra = Some(next);
             }
@@ -270,42 +483,6 @@ fn step_refreshing(inner: &mut Inner, r: &mut Refresh, now: Millis, event: Event
         };
     }
     action
-}
-
-fn mode_machine(s: Settings, random: &str) -> Inner {
-    match s.mode {
-        Mode::Start => Inner::Start(Box::new(Start::new(s, random))),
-        Mode::Stop => Inner::Stop(Box::new(Stop::new(s, random))),
-        Mode::Reap => Inner::Reap(Box::new(Reap::new(s, random))),
-    }
-}
-
-impl Inner {
-    fn set_credentials(&mut self, c: crate::settings::AwsCredentials) {
-        match self {
-            Inner::Start(m) => m.set_credentials(c),
-            Inner::Stop(m) => m.set_credentials(c),
-            Inner::Reap(m) => m.set_credentials(c),
-            Inner::Invalid(_) | Inner::Credentials(_) => {}
-        }
-    }
-
-    /// A step of a mode's machine (not of the credentials phase).
-    fn step_inner(&mut self, now: Millis, event: Event) -> Action {
-        match self {
-            Inner::Start(m) => m.step(now, event),
-            Inner::Stop(m) => m.step(now, event),
-            Inner::Reap(m) => m.step(now, event),
-            Inner::Invalid(_) | Inner::Credentials(_) => {
-                let mut out = Outbox::new(false);
-                out.action(Next::Failed {
-                    message: "ecs-runner internal error: no mode to run".into(),
-                    outputs: Default::default(),
-                    summary: String::new(),
-                })
-            }
-        }
-    }
 }
 
 fn random_ok(r: &str) -> bool {

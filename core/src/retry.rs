@@ -94,7 +94,7 @@ fn github_verdict(resp: &HttpResponse, now: Millis) -> Verdict {
         .and_then(|v| v.trim().parse::<u64>().ok())
     {
         return Verdict::RateLimited {
-            until: now + secs.saturating_mul(1000),
+            until: now.saturating_add(secs.saturating_mul(1000)),
             why: format!("retry-after: {secs}"),
         };
     }
@@ -105,7 +105,7 @@ fn github_verdict(resp: &HttpResponse, now: Millis) -> Verdict {
         {
             // The reset is a whole second; a second more so the first try
             // after it is not early by the clocks' difference.
-            let until = (reset.saturating_mul(1000) + 1000).max(now);
+            let until = reset.saturating_mul(1000).saturating_add(1000).max(now);
             return Verdict::RateLimited {
                 until,
                 why: "x-ratelimit-remaining: 0".into(),
@@ -119,7 +119,7 @@ fn github_verdict(resp: &HttpResponse, now: Millis) -> Verdict {
             .contains("secondary rate limit")
     {
         return Verdict::RateLimited {
-            until: now + SECONDARY_LIMIT_WAIT_MS,
+            until: now.saturating_add(SECONDARY_LIMIT_WAIT_MS),
             why: "secondary rate limit".into(),
         };
     }

@@ -108,8 +108,11 @@ pub struct Settings {
     pub count: usize,
     /// `name`: runner name prefix and default task definition.
     pub name: String,
-    /// `token` or `github-token` (secret).
+    /// `token` or `github-token` (secret); with a GitHub App, the
+    /// installation token once it is known.
     pub token: String,
+    /// `app-id` and `app-private-key`: authenticate as a GitHub App.
+    pub app: Option<(String, String)>,
     /// Extra labels from `labels`, in order, without empties.
     pub labels: Vec<String>,
     pub workdir: String,

@@ -1795,15 +1795,25 @@ impl Start {
             .collect()
     }
 
+    /// What a job writes to run on these runners: without the default
+    /// labels there is no `self-hosted` to ask for.
+    fn runs_on(&self) -> String {
+        if self.s.default_labels {
+            format!("[self-hosted, {}]", self.label)
+        } else {
+            format!("[{}]", self.label)
+        }
+    }
+
     fn finish(&mut self) -> Next {
         for l in &self.launches {
             let ip = if l.ip.is_empty() { "unknown" } else { &l.ip };
             if !self.fleet() {
                 self.out.info(format!(
-                    "Runner {} is up: task {}, IP {ip}. Use it with runs-on: [self-hosted, {}]",
+                    "Runner {} is up: task {}, IP {ip}. Use it with runs-on: {}",
                     l.name,
                     l.task_id(),
-                    self.label
+                    self.runs_on()
                 ));
             } else if self.itemised() {
                 self.out.info(format!(
@@ -1815,9 +1825,9 @@ impl Start {
         }
         if self.fleet() {
             self.out.info(format!(
-                "{} runners are up. Use them with runs-on: [self-hosted, {}]",
+                "{} runners are up. Use them with runs-on: {}",
                 self.launches.len(),
-                self.label
+                self.runs_on()
             ));
         }
         let on_fallback: Vec<&str> = self
