@@ -1149,7 +1149,7 @@ async function read(request) {
 function signRs256(request) {
   try {
     const { key, data } = JSON.parse(request.body);
-    const signature = (0, import_node_crypto2.sign)("sha256", Buffer.from(data, "utf8"), (0, import_node_crypto2.createPrivateKey)(key));
+    const signature = (0, import_node_crypto2.sign)("sha256", new TextEncoder().encode(data), (0, import_node_crypto2.createPrivateKey)(key));
     return { id: request.id, status: 200, headers: {}, body: signature.toString("base64url") };
   } catch (error2) {
     return { id: request.id, status: 0, error: errorMessage(error2).split("\n")[0] ?? "cannot sign" };

@@ -75,7 +75,7 @@ async function read(request: HttpRequest): Promise<HttpResponse> {
 function signRs256(request: HttpRequest): HttpResponse {
   try {
     const { key, data } = JSON.parse(request.body) as { key: string; data: string };
-    const signature = sign("sha256", Buffer.from(data, "utf8"), createPrivateKey(key));
+    const signature = sign("sha256", new TextEncoder().encode(data), createPrivateKey(key));
     return { id: request.id, status: 200, headers: {}, body: signature.toString("base64url") };
   } catch (error) {
     // Never the key: only what went wrong.

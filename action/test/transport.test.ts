@@ -160,3 +160,25 @@ test("a file: URL is read from disk: 200 with its contents, or status 0 with the
   assert.match(missing.error ?? "", /ENOENT/);
   assert.equal(seen.length, before, "no HTTP request was made");
 });
+
+test("an RS256 signing request is signed with node:crypto: the signature verifies with the public key", async () => {
+  const { generateKeyPairSync, verify } = await import("node:crypto");
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  for (const format of ["pkcs1", "pkcs8"] as const) {
+    const pem = privateKey.export({ type: format, format: "pem" }).toString();
+    const data = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIxIn0";
+    const r = await send(
+      { id: 3, method: "POST", url: "ecs-runner:sign-rs256", headers: {}, body: JSON.stringify({ key: pem, data }), timeout_ms: 1000 },
+      new AbortController().signal,
+    );
+    assert.equal(r.status, 200, r.error);
+    const ok = verify("sha256", new TextEncoder().encode(data), publicKey, Buffer.from(r.body ?? "", "base64url"));
+    assert.ok(ok, `${format}: the signature does not verify`);
+  }
+  const bad = await send(
+    { id: 4, method: "POST", url: "ecs-runner:sign-rs256", headers: {}, body: JSON.stringify({ key: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", data: "x" }), timeout_ms: 1000 },
+    new AbortController().signal,
+  );
+  assert.equal(bad.status, 0);
+  assert.ok(!(bad.error ?? "").includes("nope"), bad.error);
+});
