@@ -172,7 +172,7 @@ test("an RS256 signing request is signed with node:crypto: the signature verifie
       new AbortController().signal,
     );
     assert.equal(r.status, 200, r.error);
-    const ok = verify("sha256", new TextEncoder().encode(data), publicKey, Buffer.from(r.body ?? "", "base64url"));
+    const ok = verify("sha256", new TextEncoder().encode(data), publicKey, new Uint8Array(Buffer.from(r.body ?? "", "base64url")));
     assert.ok(ok, `${format}: the signature does not verify`);
   }
   const bad = await send(
