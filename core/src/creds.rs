@@ -311,6 +311,18 @@ impl Provider {
                 if role.is_empty() {
                     return Err("the instance has no IAM role (instance profile)".into());
                 }
+                // An IAM role name (IAM API reference, Role): not whatever
+                // an endpoint that is not IMDS answered.
+                let name_ok = role.len() <= 64
+                    && role
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+                if !name_ok {
+                    return Err(
+                        "the instance metadata answered something that is not an IAM role name"
+                            .into(),
+                    );
+                }
                 self.ex
                     .submit(self.imds_get(Op::ImdsCredentials, "IMDS credentials", &role));
             }

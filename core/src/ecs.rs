@@ -51,11 +51,11 @@ pub fn describe_task_definition_with_tags(task_definition: &str) -> Value {
 pub fn parse_task_definition(body: &str) -> Option<TaskDefinition> {
     let v: Value = serde_json::from_str(body).ok()?;
     let td = v.get("taskDefinition")?;
-    let containers = td
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    // A definition always has its containers and its ARN.
+    let containers = td.get("containerDefinitions")?.as_array()?.clone();
+    td.get("taskDefinitionArn")?
+        .as_str()
+        .filter(|a| !a.is_empty())?;
     let logs = containers
         .iter()
         .filter_map(|c| {
@@ -194,13 +194,15 @@ pub struct TasksAnswer {
     pub failures: Vec<Failure>,
 }
 
+/// RunTask's or DescribeTasks' answer. None when it is not one: no list of
+/// tasks, or a task without its ARN (a wrong-shaped answer must read as
+/// unreadable, not as "no task"; ECS always sends both lists).
 pub fn parse_tasks(body: &str) -> Option<TasksAnswer> {
     let v: Value = serde_json::from_str(body).ok()?;
-    let tasks = v
-        .get("tasks")
-        .and_then(Value::as_array)
-        .map(|ts| ts.iter().map(parse_task).collect())
-        .unwrap_or_default();
+    let tasks: Vec<Task> = v.get("tasks")?.as_array()?.iter().map(parse_task).collect();
+    if tasks.iter().any(|t| t.arn.is_empty()) {
+        return None;
+    }
     let failures = v
         .get("failures")
         .and_then(Value::as_array)
@@ -312,18 +314,16 @@ pub fn list_tasks(cluster: &str, started_by: Option<&str>, next_token: Option<&s
 }
 
 /// ListTasks: the task ARNs and the token for the next page.
+/// `(taskArns, nextToken)`; None when the answer has no list of ARNs (a
+/// wrong-shaped answer must not read as "no tasks").
 pub fn parse_list_tasks(body: &str) -> Option<(Vec<String>, Option<String>)> {
     let v: Value = serde_json::from_str(body).ok()?;
     let arns = v
-        .get("taskArns")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+        .get("taskArns")?
+        .as_array()?
+        .iter()
+        .map(|a| a.as_str().filter(|a| !a.is_empty()).map(String::from))
+        .collect::<Option<Vec<String>>>()?;
     let next = v
         .get("nextToken")
         .and_then(Value::as_str)
@@ -337,17 +337,18 @@ pub fn describe_container_instances(cluster: &str, arns: &[String]) -> Value {
 }
 
 /// The EC2 instance ids behind container instances.
-pub fn parse_container_instances(body: &str) -> Vec<String> {
-    let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return vec![];
-    };
-    v.get("containerInstances")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| str_of(c, "ec2InstanceId"))
-        .filter(|s| !s.is_empty())
-        .collect()
+/// The EC2 instance ids; None when the answer has no list of container
+/// instances.
+pub fn parse_container_instances(body: &str) -> Option<Vec<String>> {
+    let v = serde_json::from_str::<Value>(body).ok()?;
+    Some(
+        v.get("containerInstances")?
+            .as_array()?
+            .iter()
+            .map(|c| str_of(c, "ec2InstanceId"))
+            .filter(|s| !s.is_empty())
+            .collect(),
+    )
 }
 
 /// A sentence for one RunTask failure that says what to do (ECS developer

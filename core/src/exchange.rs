@@ -716,9 +716,27 @@ pub fn scrub(body: &str) -> String {
             v.to_string()
         }
         // Not JSON (or cut short): blank the same fields by their text, so
-        // a truncated answer shows no credential either.
-        Err(_) => scrub_text(body),
+        // a truncated answer shows no credential either; and STS's XML.
+        Err(_) => scrub_xml(&scrub_text(body)),
     }
+}
+
+/// The text of `<SecretAccessKey>` and `<SessionToken>` elements (STS),
+/// blanked up to their end tag or the end of the text.
+fn scrub_xml(body: &str) -> String {
+    let mut out = body.to_string();
+    for tag in ["SecretAccessKey", "SessionToken"] {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let mut from = 0;
+        while let Some(i) = out[from..].find(&open) {
+            let start = from + i + open.len();
+            let end = out[start..].find(&close).map_or(out.len(), |j| start + j);
+            out.replace_range(start..end, "***");
+            from = start + 3;
+        }
+    }
+    out
 }
 
 /// The string values of `"encoded_jit_config"`, `"token"` and `"value"` in
@@ -726,9 +744,19 @@ pub fn scrub(body: &str) -> String {
 /// end of the text.
 fn scrub_text(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
-    let mut rest = body;
+    let first = body.find('"').unwrap_or(body.len());
+    out.push_str(&body[..first]);
+    let mut rest = &body[first..];
     'scan: while !rest.is_empty() {
-        for key in ["\"encoded_jit_config\"", "\"token\"", "\"value\""] {
+        for key in [
+            "\"encoded_jit_config\"",
+            "\"token\"",
+            "\"value\"",
+            "\"SecretAccessKey\"",
+            "\"Token\"",
+            "\"SessionToken\"",
+            "\"key\"",
+        ] {
             if let Some(after_key) = rest.strip_prefix(key) {
                 let after_colon = after_key.trim_start();
                 if let Some(value) = after_colon.strip_prefix(':').map(str::trim_start) {
@@ -754,9 +782,11 @@ fn scrub_text(body: &str) -> String {
                 }
             }
         }
-        let c = rest.chars().next().expect("not empty");
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
+        // Not a key here: copy up to the next quote (one key check per
+        // quote, not per character: answers may be megabytes).
+        let skip = rest[1..].find('"').map_or(rest.len(), |i| i + 1);
+        out.push_str(&rest[..skip]);
+        rest = &rest[skip..];
     }
     out
 }
@@ -807,5 +837,12 @@ mod scrub_tests {
             "{cut}"
         );
         assert!(!scrub(r#"{"token":"AABBCC"#).contains("AABB"));
+        let sts = scrub("<AssumeRoleWithWebIdentityResponse><Credentials><AccessKeyId>ASIA</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey><SessionToken>t0k3n");
+        assert!(
+            !sts.contains("s3cr3t") && !sts.contains("t0k3n") && sts.contains("ASIA"),
+            "{sts}"
+        );
+        let j = scrub(r#"{"AccessKeyId":"ASIA","SecretAccessKey":"s3cr3t","Token":"t0k"#);
+        assert!(!j.contains("s3cr3t") && !j.contains("t0k"), "{j}");
     }
 }

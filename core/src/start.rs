@@ -502,7 +502,7 @@ impl Start {
                             .map(|t| t.image.as_str())
                             .unwrap_or("")
                     ));
-                    self.use_task_definition(now, td)
+                    self.use_task_definition(now, td, "RegisterTaskDefinition")
                 }
                 None => self.fail(now, "ECS RegisterTaskDefinition: unreadable answer".into()),
             },
@@ -512,7 +512,7 @@ impl Start {
             Op::RunTask(i) => self.on_run_task(now, i, &resp.body),
             Op::DescribeTasks(asked) => self.on_describe(now, &asked, &resp.body),
             Op::ContainerInstances(i) => {
-                let ids = ecs::parse_container_instances(&resp.body);
+                let ids = ecs::parse_container_instances(&resp.body).unwrap_or_default();
                 if ids.is_empty() {
                     self.out.warning(format!(
                         "The container instance of task {} has no EC2 instance id; its ipaddr is empty.",
@@ -657,7 +657,7 @@ impl Start {
                 }
             }
         }
-        self.use_task_definition(now, td)
+        self.use_task_definition(now, td, "DescribeTaskDefinition")
     }
 
     fn register_task_definition(&mut self) {
@@ -673,7 +673,17 @@ impl Start {
     }
 
     /// The task definition to run is known: check it suits, then go on.
-    fn use_task_definition(&mut self, now: Millis, td: TaskDefinition) {
+    /// `from`: the call that gave it, for the message.
+    fn use_task_definition(&mut self, now: Millis, td: TaskDefinition, from: &str) {
+        if td.containers.is_empty() {
+            return self.fail(
+                now,
+                format!(
+                    "ECS {from}: task definition {} has no container definitions",
+                    td.arn
+                ),
+            );
+        }
         // A definition of the user's that names its architecture: the
         // runners' label follows it.
         if self.td_content.is_none() {
@@ -1119,7 +1129,11 @@ impl Start {
     }
 
     fn on_run_task(&mut self, now: Millis, i: usize, body: &str) {
-        let Some(answer) = ecs::parse_tasks(body) else {
+        // Neither a task nor a reason is no answer ECS gives: read it as
+        // unreadable, like a body that is not one.
+        let answer =
+            ecs::parse_tasks(body).filter(|a| !(a.tasks.is_empty() && a.failures.is_empty()));
+        let Some(answer) = answer else {
             // The same request again: its clientToken makes ECS answer with
             // the task it may have started, not start another.
             if !self.launches[i].run_task_resent {

@@ -309,12 +309,15 @@ fn recognises_runner_names_and_labels() {
         "github-ecs-runner-123-1-0a1b2c3d",
         &["ephemeral", "github-ecs-runner-123-1-0a1b2c3d"]
     )));
+    // Without `ephemeral` too: `default-labels: false` registers only the
+    // runner's own labels.
+    assert!(is_ours(&r(
+        "github-ecs-runner-123-1-0a1b2c3d",
+        &["github-ecs-runner-123-1-0a1b2c3d"]
+    )));
     assert!(
-        !is_ours(&r(
-            "github-ecs-runner-123-1-0a1b2c3d",
-            &["github-ecs-runner-123-1-0a1b2c3d"]
-        )),
-        "not ephemeral"
+        !is_ours(&r("github-ecs-runner-123-1-0a1b2c3d", &["ephemeral"])),
+        "not labelled with its own name"
     );
     assert!(
         !is_ours(&r("build-box-1-2", &["ephemeral", "build-box-1-2"])),

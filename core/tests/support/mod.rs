@@ -27,6 +27,7 @@ pub fn settings() -> Settings {
         count: 1,
         name: "gh".into(),
         token: TOKEN.into(),
+        app: None,
         labels: vec!["linux".into(), "big".into()],
         workdir: "_workdir".into(),
         scope: Scope::Repo {
