@@ -264,9 +264,11 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
 
     let count = p.count();
     let name = p.name();
+    // With an App (even half given, which `app` reports) no token is asked.
+    let app_given = !p.input("app-id").is_empty() || !p.input("app-private-key").is_empty();
     let app = p.app();
-    let token = if app.is_some() {
-        p.no_token_with_app()
+    let token = if app_given {
+        p.no_token_with_app(app.is_some())
     } else {
         p.token()
     };
@@ -283,7 +285,16 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     let platform_version = p.platform_version();
     let subnets = p.lookup(&SUBNETS);
     let security_groups = p.lookup(&SECURITY_GROUPS);
-    if starting && subnets == Lookup::None && placement.as_ref().is_some_and(uses_fargate) {
+    // A bad `subnets` or `subnets-tag` is reported already: not "missing" too.
+    let subnets_reported = p
+        .problems
+        .iter()
+        .any(|x| x.input == "subnets" || x.input == "subnets-tag" || x.input == "ECS_SUBNETS");
+    if starting
+        && !subnets_reported
+        && subnets == Lookup::None
+        && placement.as_ref().is_some_and(uses_fargate)
+    {
         p.report(
             "subnets",
             "Fargate tasks use the awsvpc network mode and need subnets: set `subnets` \
@@ -291,7 +302,12 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
              ECS_SUBNETS environment variable",
         );
     }
-    if starting && subnets == Lookup::None && task_spec.is_some() && !fargate_reported {
+    if starting
+        && !subnets_reported
+        && subnets == Lookup::None
+        && task_spec.is_some()
+        && !fargate_reported
+    {
         p.report(
             "subnets",
             "the task definition the action registers for `image` uses the awsvpc network \
@@ -508,9 +524,10 @@ impl<'a> Parser<'a> {
         Some((id.to_string(), key.to_string()))
     }
 
-    /// With a GitHub App, `token` must not be given too.
-    fn no_token_with_app(&mut self) -> String {
-        if !self.input("token").is_empty() || !self.input("github-token").is_empty() {
+    /// With a GitHub App (`full`: both its inputs given), `token` must not be
+    /// given too; half an App is reported as that alone.
+    fn no_token_with_app(&mut self, full: bool) -> String {
+        if full && (!self.input("token").is_empty() || !self.input("github-token").is_empty()) {
             self.report(
                 "token",
                 "`token` and `app-id` are both given; authenticate with one: a token, or the GitHub App",
