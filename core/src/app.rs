@@ -133,6 +133,9 @@ impl App {
             match call.tag {
                 Op::Sign if ok => {
                     let signature = resp.body.trim();
+                    // The signature alone, with the signed text in the debug
+                    // dump of the request, would make the JWT again.
+                    out.secret(signature);
                     self.jwt = format!("{}.{signature}", self.jwt_head);
                     out.secret(&self.jwt);
                     self.ex.submit(Call::plain(

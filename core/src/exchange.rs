@@ -632,7 +632,9 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
 /// AWS or GitHub said, and the likely fix.
 pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
     match call.service {
-        Service::GitHub => crate::github::error_message(call.operation, &s.scope, resp),
+        Service::GitHub => {
+            crate::github::error_message_as(call.operation, &s.scope, resp, s.app.is_some())
+        }
         Service::Ecs | Service::Ec2 | Service::Logs => aws_message(call, resp, s),
         Service::Plain => crate::creds::failure_message(call.operation, &call.path, resp),
     }

@@ -171,6 +171,12 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 /// A message for a failed GitHub call: what failed, what GitHub said, and
 /// the likely fix.
 pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> String {
+    error_message_as(operation, scope, resp, false)
+}
+
+/// [`error_message`]; `app`: the token is a GitHub App's installation
+/// token, so a missing permission is the App's.
+pub fn error_message_as(operation: &str, scope: &Scope, resp: &HttpResponse, app: bool) -> String {
     if resp.status == 0 {
         return format!(
             "GitHub {operation} failed: {} (is GITHUB_API_URL right and reachable?)",
@@ -190,6 +196,13 @@ pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> Str
         401 => "the token is invalid, expired or revoked: renew the secret passed as `token`".to_string(),
         403 if resp.header("x-ratelimit-remaining") == Some("0") => {
             "the token's API rate limit is used up: wait for it to reset, or use a GitHub App token".to_string()
+        }
+        403 if app => {
+            let needed = match scope {
+                Scope::Repo { .. } => "the repository permission \"Administration: write\"",
+                Scope::Org { .. } => "the organization permission \"Self-hosted runners: write\"",
+            };
+            format!("the GitHub App may not manage runners of {where_}: give it {needed} (App settings → Permissions) and accept the new permissions on its installation")
         }
         403 => format!("the token may not manage runners of {where_}: it needs {permission}, or a GitHub App installation token with that permission (the workflow's own GITHUB_TOKEN cannot)"),
         404 => format!("{where_} was not found, or the token cannot see it (GitHub answers 404 for what a token may not read): check `context` and that the token has {permission}"),

@@ -20,11 +20,21 @@
 //   GET    /repos/{owner}/{repo}/actions/runs/{run_id} -> 200 workflow run | 404
 //          ("Get a workflow run"; runs exist only once a test adds them with
 //          `addWorkflowRun`)
+// and, for the GitHub Apps a test adds with `addApp` (docs.github.com,
+// "Authenticating as a GitHub App installation"; REST "GitHub Apps"):
+//   GET    {scope}/installation -> 200 installation | 404 (JWT)
+//   POST   /app/installations/{installation_id}/access_tokens
+//          -> 201 {token: "ghs_...", expires_at, permissions, repository_selection}
+//          | 404 not this app's | 422 more than installed (JWT)
+//   DELETE /installation/token -> 204, the token revoked (installation token)
 // Anything else, or an unknown repo/org: 404 {"message":"Not Found"}.
 //
 // Checks, in the order GitHub applies them, each answered like GitHub does:
 //   no User-Agent -> 403; Authorization not `Bearer <token>` -> 401
-//   {"message":"Bad credentials"}; X-GitHub-Api-Version not a version the
+//   {"message":"Bad credentials"} (the token: the PAT given at start, or an
+//   installation token the fake issued, not revoked, not expired; the three
+//   App routes take a JWT instead, see "GitHub App JWTs" below);
+//   X-GitHub-Api-Version not a version the
 //   OpenAPI description knows -> 400; Accept not `application/vnd.github+json`
 //   -> 400 (GitHub itself tolerates other Accept values; behaviour.md
 //   requires this one, so the fake is stricter and says so in the message).
@@ -40,7 +50,45 @@
 // description is api.github.com's, or with `basePath` the newest GHES one
 // the package ships (option `description` to choose another).
 //
+// GitHub App JWTs (docs.github.com, "Generating a JSON Web Token (JWT) for a
+// GitHub App": "signed using the RS256 algorithm"; iat "the time that the JWT
+// was created" (60 s in the past recommended "to protect against clock
+// drift"); exp "no more than 10 minutes into the future"; iss "the client ID
+// or application ID of your GitHub App ... used to find the right public key
+// to verify the signature"). Each failure is a 401 with the message GitHub
+// gives (as users report them in octokit/auth-app.js, probot,
+// actions/create-github-app-token issues):
+//   not `Bearer <header>.<claims>.<signature>`, not base64url JSON, alg not
+//   RS256, signature not verified with the app's public key (another app's
+//   key, or a wrong iss) -> "A JSON web token could not be decoded";
+//   iat missing, not an integer or later than now -> "'Issued at' claim
+//   ('iat') must be an Integer representing the time that the assertion was
+//   issued"; exp missing or not later than now -> "'Expiration time' claim
+//   ('exp') must be a numeric value representing the future time at which
+//   the assertion expires"; exp more than 600 s after now -> "'Expiration
+//   time' claim ('exp') is too far in the future".
+// iat gets no tolerance: GitHub's seems small (microsoft/AL-Go#2289: iat 10 s
+// back failed on runners whose clock ran more than about 10 s ahead), and
+// the 60 s that ecs-runner backdates it are what must absorb a runner's
+// clock running ahead.
+// The limit is exp - now, as documented, not exp - iat: GitHub's own example
+// (iat now - 60, exp now + 600) lives 11 minutes. "now" is the fake's clock,
+// `Date.now() + clockOffsetMs`, so a test can put the runner's clock ahead
+// of or behind GitHub's.
+//
+// Installation tokens work like a PAT where the installation reaches and
+// its permissions allow: runners of a repository need "administration"
+// (read to list or get, write to create or delete), of an organization
+// "organization_self_hosted_runners", a workflow run "actions" read.
+//
 // Where docs.github.com is silent the fake chooses, and says so here:
+//   - an iss naming no app -> 401 "Integration not found" (the message users
+//     report; the status is the fake's choice);
+//   - a JWT is checked before X-GitHub-Api-Version and Accept, like a token;
+//   - an installation token outside its installation's repositories or
+//     organization -> 404 Not Found (as for a private repository); without
+//     the permission -> 403 "Resource not accessible by integration";
+//   - DELETE /installation/token with the PAT -> 403 (and a violation);
 //   - a repo runner must use runner_group_id 1; an unknown group -> 404;
 //   - a second runner with a name already registered in the scope -> 409;
 //   - validation errors use GitHub's JSON-schema wording:
@@ -57,7 +105,8 @@ const DOCS = 'https://docs.github.com/rest/actions/self-hosted-runners';
 const READ_ONLY_LABELS = new Set(['self-hosted', 'linux', 'x64', 'arm64', 'arm', 'windows', 'macos']);
 
 /**
- * Starts the fake. `token` is the only credential it accepts. `repos`
+ * Starts the fake. `token` is the PAT it accepts (besides the installation
+ * tokens it issues to the Apps a test adds with `addApp`). `repos`
  * (`owner/repo`) and `orgs` are the scopes that exist. `onlineAfterMs`, when
  * set, makes a registered runner report `online` that long after it was
  * created (as if the container had started the runner). `description` names
@@ -105,6 +154,15 @@ export class FakeGitHub {
     this.failures = [];
     this.delays = [];
     this.nextRunnerId = 1000 + crypto.randomInt(90_000);
+    /** GitHub Apps by id (`addApp`). */
+    this.apps = new Map();
+    /** Installations by id: {id, app, account, accountLogin, accountType, accountId, selection, repos, permissions}. */
+    this.installations = new Map();
+    /** Installation tokens by value: {value, installation, repos (Set or null: all), permissions, expiresAt, revoked}. */
+    this.installationTokens = new Map();
+    this.nextInstallationId = 40_000_000 + crypto.randomInt(1_000_000);
+    /** How far the fake's clock (for JWTs and token expiry) is ahead of this host's; settable per test. */
+    this.clockOffsetMs = 0;
     this.server = http.createServer((req, res) => this.#handle(req, res));
   }
 
@@ -131,10 +189,27 @@ export class FakeGitHub {
     return [...this.problems];
   }
 
-  /** Forget requests, violations, runners, issued secrets, injected failures. */
+  /**
+   * Removes the violations that match `pattern` (a RegExp or a substring) and
+   * returns them: for a test that provokes a rejection on purpose (a wrong
+   * key, a revoked token) and asserts exactly those, leaving any other to
+   * fail it.
+   */
+  takeViolations(pattern) {
+    const hit = (v) => (pattern instanceof RegExp ? pattern.test(v) : v.includes(pattern));
+    const taken = this.problems.filter(hit);
+    this.problems = this.problems.filter((v) => !hit(v));
+    return taken;
+  }
+
+  /** Forget requests, violations, runners, issued secrets, injected failures, apps. */
   clear() {
     this.requests.length = 0;
     this.problems.length = 0;
+    this.apps.clear();
+    this.installations.clear();
+    this.installationTokens.clear();
+    this.clockOffsetMs = 0;
     this.runners.clear();
     this.workflowRuns.clear();
     this.repos = new Set(this.initialRepos);
@@ -232,6 +307,90 @@ export class FakeGitHub {
     return run;
   }
 
+  /**
+   * A GitHub App (until `clear()`) with a new 2048-bit RSA key pair,
+   * installed on the repositories `repos` (`owner/repo`; those of one owner
+   * share one installation, repository_selection "selected") and the
+   * organizations `orgs` (repository_selection "all"), with `permissions`
+   * (default: what ecs-runner needs). Returns {id, slug, clientId,
+   * privateKey (PKCS#1 PEM, "BEGIN RSA PRIVATE KEY", what GitHub hands
+   * out), privateKeyPkcs8 ("BEGIN PRIVATE KEY"), publicKey, installations
+   * (their ids by account, lower-case)}.
+   */
+  addApp({ id, slug, repos = [], orgs = [], permissions = APP_PERMISSIONS }) {
+    if (!Number.isInteger(id) || id <= 0) throw new Error(`addApp: id must be a positive integer, not ${id}`);
+    if (this.apps.has(id)) throw new Error(`addApp: app ${id} exists`);
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const app = {
+      id,
+      slug: slug ?? `ecs-runner-e2e-${id}`,
+      clientId: `Iv23li${crypto.randomBytes(7).toString('hex')}`,
+      publicKey,
+      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }),
+      privateKeyPkcs8: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      permissions: { ...permissions },
+    };
+    this.apps.set(id, app);
+    const byAccount = new Map();
+    const account = (login) => {
+      const key = login.toLowerCase();
+      let inst = byAccount.get(key);
+      if (!inst) {
+        inst = {
+          id: this.nextInstallationId++,
+          app,
+          account: key,
+          accountLogin: login,
+          accountType: this.orgs.has(key) ? 'Organization' : 'User',
+          accountId: 10_000 + crypto.randomInt(1_000_000),
+          selection: 'selected',
+          repos: new Set(),
+          permissions: { ...permissions },
+          createdAt: isoSeconds(Date.now()),
+        };
+        byAccount.set(key, inst);
+        this.installations.set(inst.id, inst);
+      }
+      return inst;
+    };
+    for (const org of orgs) account(org).selection = 'all';
+    for (const repo of repos) {
+      const [owner, name] = repo.split('/');
+      if (!name) throw new Error(`addApp: repos are owner/repo, not ${repo}`);
+      account(owner).repos.add(repo.toLowerCase());
+    }
+    return {
+      id,
+      slug: app.slug,
+      clientId: app.clientId,
+      privateKey: app.privateKey,
+      privateKeyPkcs8: app.privateKeyPkcs8,
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }),
+      installations: Object.fromEntries([...byAccount].map(([k, inst]) => [k, inst.id])),
+    };
+  }
+
+  /** What an installation token is now: 'active', 'revoked', 'expired' or 'unknown'. */
+  tokenState(token) {
+    const t = this.installationTokens.get(token);
+    if (!t) return 'unknown';
+    if (t.revoked) return 'revoked';
+    return t.expiresAt <= this.#nowMs() ? 'expired' : 'active';
+  }
+
+  /** The installation tokens issued and neither revoked nor expired. */
+  activeInstallationTokens() {
+    return [...this.installationTokens.keys()].filter((t) => this.tokenState(t) === 'active');
+  }
+
+  /** Every JWT sent to the App routes (accepted or not), in order. */
+  jwtsSeen() {
+    return this.requests
+      .filter((r) => typeof r.apiPath === 'string' && isJwtRoute(r.apiPath))
+      .map((r) => /^Bearer (.+)$/.exec(r.headers.authorization ?? '')?.[1])
+      .filter(Boolean);
+  }
+
   runnerByName(name) {
     return [...this.runners.values()].find((r) => r.name === name);
   }
@@ -280,6 +439,7 @@ export class FakeGitHub {
 
     const under = !this.basePath || path.startsWith(this.basePath + '/');
     const apiPath = under ? path.slice(this.basePath.length) : null;
+    entry.apiPath = apiPath;
     const where = `${req.method} ${path}${url.search}`;
     const version = this.contract.apiVersions.includes(req.headers['x-github-api-version'])
       ? req.headers['x-github-api-version']
@@ -320,7 +480,7 @@ export class FakeGitHub {
       res.end(payload);
     };
 
-    const problem = this.#checkHeaders(req.headers);
+    const problem = this.#checkHeaders(req.headers, apiPath, entry);
     if (problem) {
       this.problems.push(`${label}: ${problem.why}`);
       return send(problem.status, { message: problem.message, documentation_url: DOCS, status: String(problem.status) });
@@ -351,7 +511,7 @@ export class FakeGitHub {
     }
   }
 
-  #checkHeaders(h) {
+  #checkHeaders(h, apiPath, entry) {
     if (!h['user-agent']) {
       return {
         status: 403,
@@ -360,10 +520,9 @@ export class FakeGitHub {
           'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).',
       };
     }
-    if (h.authorization !== `Bearer ${this.token}`) {
-      const got = h.authorization ? h.authorization.split(' ')[0] + ' <value>' : 'none';
-      return { status: 401, why: `Authorization was ${got}, not "Bearer <token>"`, message: 'Bad credentials' };
-    }
+    const auth = apiPath !== null && isJwtRoute(apiPath) ? this.#verifyJwt(h.authorization) : this.#token(h.authorization);
+    if (auth.problem) return auth.problem;
+    entry.credential = auth.credential;
     const version = h['x-github-api-version'];
     if (!this.contract.apiVersions.includes(version)) {
       return {
@@ -384,10 +543,182 @@ export class FakeGitHub {
     return null;
   }
 
+  #nowMs() {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** The PAT or an installation token: {credential: {kind: 'pat'|'installation', token?}} or {problem}. */
+  #token(authorization) {
+    if (authorization === `Bearer ${this.token}`) return { credential: { kind: 'pat' } };
+    const value = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    const state = value ? this.tokenState(value) : 'unknown';
+    if (state === 'active') return { credential: { kind: 'installation', token: this.installationTokens.get(value) } };
+    const got = authorization ? authorization.split(' ')[0] + ' <value>' : 'none';
+    const why = state === 'unknown' ? `Authorization was ${got}, not "Bearer <token>"` : `the installation token is ${state}`;
+    return { problem: { status: 401, why, message: 'Bad credentials' } };
+  }
+
+  /**
+   * A GitHub App's JWT, verified as GitHub does (see "GitHub App JWTs" at the
+   * top): {credential: {kind: 'jwt', app, claims}} or {problem}.
+   */
+  #verifyJwt(authorization) {
+    const reject = (why, message = 'A JSON web token could not be decoded') => ({
+      problem: { status: 401, why: `JWT rejected: ${why}`, message },
+    });
+    const parts = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(authorization ?? '');
+    if (!parts) return reject(authorization ? `Authorization is ${authorization.split(' ')[0]} <value>, not "Bearer <JWT>"` : 'no Authorization');
+    const [, head, body, signature] = parts;
+    const header = base64urlJson(head);
+    const claims = base64urlJson(body);
+    if (!header || !claims) return reject('the header or the claims are not base64url JSON objects');
+    if (header.alg !== 'RS256') return reject(`alg ${JSON.stringify(header.alg)}, not RS256`);
+    const app = [...this.apps.values()].find(
+      (a) => (typeof claims.iss === 'number' || typeof claims.iss === 'string') && (String(claims.iss) === String(a.id) || claims.iss === a.clientId),
+    );
+    if (!app) return reject(`iss ${JSON.stringify(claims.iss)} names no app`, 'Integration not found');
+    const verified = crypto.verify('sha256', Buffer.from(`${head}.${body}`), app.publicKey, Buffer.from(signature, 'base64url'));
+    if (!verified) return reject(`the signature does not verify with app ${app.id}'s public key`);
+    const now = this.#nowMs() / 1000;
+    if (!Number.isInteger(claims.iat) || claims.iat > now) {
+      return reject(
+        `iat ${JSON.stringify(claims.iat)} is ${Number.isInteger(claims.iat) ? `${(claims.iat - now).toFixed(1)} s in the future` : 'not an integer'}`,
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      );
+    }
+    if (typeof claims.exp !== 'number' || !(claims.exp > now)) {
+      return reject(
+        `exp ${JSON.stringify(claims.exp)} is not in the future`,
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
+    }
+    if (claims.exp - now > JWT_MAX_SECONDS) {
+      return reject(
+        `exp is ${(claims.exp - now).toFixed(1)} s ahead, more than ${JWT_MAX_SECONDS}`,
+        "'Expiration time' claim ('exp') is too far in the future",
+      );
+    }
+    return { credential: { kind: 'jwt', app, claims } };
+  }
+
+  /**
+   * May `credential` use `permission` (`read` or `write`) on `scope`
+   * (`repo:owner/repo` or `org:org`)? null if so, else the answer.
+   */
+  #authorize(credential, scope, permission, level) {
+    if (credential?.kind === 'pat') return null;
+    const token = credential?.token;
+    if (credential?.kind !== 'installation' || !token) return [401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' }];
+    const inst = token.installation;
+    const reaches = scope.startsWith('org:')
+      ? inst.account === scope.slice(4)
+      : inst.account === scope.slice(5).split('/')[0] && (token.repos === null || token.repos.has(scope.slice(5)));
+    if (!reaches) return [404, notFound()];
+    const granted = token.permissions[permission];
+    if (!granted || (level === 'write' && granted !== 'write')) {
+      return [403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' }];
+    }
+    return null;
+  }
+
+  /** "Get a repository installation for the authenticated app", "Get an organization installation for the authenticated app". */
+  #installation(app, owner, repo, org) {
+    const found = [...this.installations.values()].find((inst) => {
+      if (inst.app !== app) return false;
+      if (org !== undefined) return inst.account === org.toLowerCase();
+      const full = `${owner}/${repo}`.toLowerCase();
+      return this.repos.has(full) && inst.account === owner.toLowerCase() && (inst.selection === 'all' || inst.repos.has(full));
+    });
+    return found ? [200, this.#installationView(found)] : [404, notFound()];
+  }
+
+  /** "Create an installation access token for an app": the body may narrow repositories and permissions. */
+  #accessToken(app, id, entry) {
+    const inst = /^\d+$/.test(id) ? this.installations.get(Number(id)) : undefined;
+    if (!inst || inst.app !== app) return [404, notFound()];
+    const body = entry.body === undefined ? {} : entry.body;
+    if (body === PARSE_ERROR || typeof body !== 'object' || Array.isArray(body) || body === null) {
+      return [400, { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' }];
+    }
+    let repos = inst.selection === 'all' ? null : new Set(inst.repos);
+    if (Array.isArray(body.repositories)) {
+      const asked = body.repositories.map((name) => `${inst.account}/${String(name).toLowerCase()}`);
+      const outside = asked.filter((r) => !this.repos.has(r) || (repos !== null && !repos.has(r)));
+      if (outside.length > 0) {
+        return [422, { message: 'There is at least one repository that does not exist or is not accessible to the parent installation.', documentation_url: DOCS, status: '422' }];
+      }
+      repos = new Set(asked);
+    }
+    let permissions = { ...inst.permissions };
+    if (body.permissions && typeof body.permissions === 'object') {
+      const rank = { read: 1, write: 2, admin: 3 };
+      for (const [name, level] of Object.entries(body.permissions)) {
+        if (!(rank[inst.permissions[name]] >= rank[level])) {
+          return [422, { message: 'The permissions requested are not granted to this installation.', documentation_url: DOCS, status: '422' }];
+        }
+      }
+      permissions = { ...body.permissions };
+    }
+    const value = installationToken();
+    const expiresAt = this.#nowMs() + 3_600_000;
+    this.installationTokens.set(value, { value, installation: inst, repos, permissions, expiresAt, revoked: false });
+    this.issued.push({ kind: 'installation', value, installationId: inst.id, scope: `installation:${inst.id}` });
+    return [
+      201,
+      { token: value, expires_at: isoSeconds(expiresAt), permissions, repository_selection: repos === null ? 'all' : 'selected' },
+    ];
+  }
+
+  #installationView(inst) {
+    return {
+      id: inst.id,
+      account: userView(this.url, inst.accountLogin, inst.accountId, inst.accountType),
+      repository_selection: inst.selection,
+      access_tokens_url: `${this.url}/app/installations/${inst.id}/access_tokens`,
+      repositories_url: `${this.url}/installation/repositories`,
+      html_url:
+        inst.accountType === 'Organization'
+          ? `https://github.com/organizations/${inst.accountLogin}/settings/installations/${inst.id}`
+          : `https://github.com/settings/installations/${inst.id}`,
+      app_id: inst.app.id,
+      app_slug: inst.app.slug,
+      client_id: inst.app.clientId,
+      target_id: inst.accountId,
+      target_type: inst.accountType,
+      permissions: inst.permissions,
+      events: [],
+      created_at: inst.createdAt,
+      updated_at: inst.createdAt,
+      single_file_name: null,
+      has_multiple_single_files: false,
+      single_file_paths: [],
+      suspended_by: null,
+      suspended_at: null,
+    };
+  }
+
   #route(method, path, params, entry) {
+    const credential = entry.credential;
+    const installation = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))\/installation$/.exec(path);
+    if (installation) {
+      if (method !== 'GET') return [404, notFound()];
+      return this.#installation(credential.app, installation[1], installation[2], installation[3]);
+    }
+    const tokens = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
+    if (tokens) return method === 'POST' ? this.#accessToken(credential.app, tokens[1], entry) : [404, notFound()];
+    if (path === '/installation/token' && method === 'DELETE') {
+      if (credential.kind !== 'installation') {
+        this.problems.push(`${entry.method} ${entry.path}: revoking needs an installation token, not the PAT`);
+        return [403, { message: 'fake GitHub: DELETE /installation/token takes an installation token', documentation_url: DOCS, status: '403' }];
+      }
+      credential.token.revoked = true;
+      return [204, undefined];
+    }
     const groups = /^\/orgs\/([^/]+)\/actions\/runner-groups$/.exec(path);
     if (groups) {
       if (method !== 'GET' || !this.orgs.has(groups[1].toLowerCase())) return [404, notFound()];
+      const denied = this.#authorize(credential, `org:${groups[1].toLowerCase()}`, 'organization_self_hosted_runners', 'read');
+      if (denied) return denied;
       const api = `${this.url}/orgs/${groups[1]}/actions/runner_groups`;
       const runnerGroups = this.runnerGroups.map((g) => ({
         // The fields GitHub's answer always has (docs.github.com, "List
@@ -404,12 +735,26 @@ export class FakeGitHub {
       return [200, { total_count: runnerGroups.length, runner_groups: runnerGroups }];
     }
     const runs = /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/([^/]+)$/.exec(path);
-    if (runs) return this.#workflowRun(method, `${runs[1]}/${runs[2]}`, runs[3]);
+    if (runs) {
+      const repo = `${runs[1]}/${runs[2]}`.toLowerCase();
+      if (this.repos.has(repo)) {
+        const denied = this.#authorize(credential, `repo:${repo}`, 'actions', 'read');
+        if (denied) return denied;
+      }
+      return this.#workflowRun(method, `${runs[1]}/${runs[2]}`, runs[3]);
+    }
     const m = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))\/actions\/runners(?:\/([^/]+))?$/.exec(path);
     if (!m) return [404, notFound()];
     const scope = m[3] ? `org:${m[3].toLowerCase()}` : `repo:${m[1].toLowerCase()}/${m[2].toLowerCase()}`;
     const exists = m[3] ? this.orgs.has(m[3].toLowerCase()) : this.repos.has(`${m[1]}/${m[2]}`.toLowerCase());
     if (!exists) return [404, notFound()];
+    const denied = this.#authorize(
+      credential,
+      scope,
+      m[3] ? 'organization_self_hosted_runners' : 'administration',
+      method === 'GET' ? 'read' : 'write',
+    );
+    if (denied) return denied;
     const tail = m[4];
 
     if (tail === 'generate-jitconfig' && method === 'POST') return this.#jitConfig(scope, entry);
@@ -607,6 +952,49 @@ export class FakeGitHub {
 
 const PARSE_ERROR = Symbol('unparsable JSON');
 
+/** docs.github.com: a JWT's exp "no more than 10 minutes into the future". */
+const JWT_MAX_SECONDS = 600;
+
+/** What ecs-runner's App needs (action.yaml, app-id), and metadata, which every App has. */
+export const APP_PERMISSIONS = Object.freeze({
+  administration: 'write',
+  organization_self_hosted_runners: 'write',
+  actions: 'read',
+  metadata: 'read',
+});
+
+/** The routes an App calls with its JWT rather than a token. */
+function isJwtRoute(apiPath) {
+  return (
+    /^\/(?:repos\/[^/]+\/[^/]+|orgs\/[^/]+)\/installation$/.test(apiPath) || /^\/app\/installations\/[^/]+\/access_tokens$/.test(apiPath)
+  );
+}
+
+function base64urlJson(part) {
+  try {
+    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A JWT as a GitHub App makes one: `claims` signed RS256 with `privateKey`
+ * (PEM or KeyObject); `header` replaces {alg: 'RS256', typ: 'JWT'}, for
+ * tests of what the fake rejects.
+ */
+export function signAppJwt(privateKey, claims, header = { alg: 'RS256', typ: 'JWT' }) {
+  const encode = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${encode(header)}.${encode(claims)}`;
+  return `${input}.${crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
+/** ISO 8601 without milliseconds, as GitHub writes times. */
+function isoSeconds(ms) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function parseJson(text) {
   try {
     return JSON.parse(text);
@@ -716,6 +1104,14 @@ function registrationToken() {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   let t = 'A';
   for (let i = 0; i < 28; i++) t += alphabet[crypto.randomInt(alphabet.length)];
+  return t;
+}
+
+/** Like GitHub's: `ghs_` + 36 letters and digits. */
+function installationToken() {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let t = 'ghs_';
+  for (let i = 0; i < 36; i++) t += alphabet[crypto.randomInt(alphabet.length)];
   return t;
 }
 
