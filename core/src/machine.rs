@@ -218,12 +218,6 @@ impl Machine {
         let Inner::Prelude(p) = &mut self.inner else {
             unreachable!("called in the prelude only");
         };
-        enum Got {
-            Pending(Next),
-            Failed(String),
-            Aws(creds::Fetched),
-            Token(String),
-        }
         let got = if let Some(provider) = p.aws.as_mut() {
             let progress = match event {
                 Event::Start => {
@@ -274,36 +268,14 @@ impl Machine {
                 p.expires_at = fetched.expires_at;
                 p.aws = None;
                 match p.s.app.clone() {
-                    Some((app_id, key)) => {
-                        p.out.info(format!(
-                            "Authenticating to GitHub as the GitHub App {app_id}"
-                        ));
-                        let mut a = App::new(&app_id, &key, &p.random);
-                        let progress = a.start(&p.s, &mut p.out, now);
-                        p.app = Some(a);
-                        match progress {
-                            app::Progress::Pending(next) => Got::Pending(next),
-                            app::Progress::Failed(m) => Got::Failed(m),
-                            app::Progress::Ready(t) => Got::Token(t),
-                        }
-                    }
+                    Some((app_id, key)) => start_app(p, &app_id, &key, now),
                     None => Got::Token(String::new()),
                 }
             }
+            // No AWS phase: the App's starts with the step.
             Got::Token(_) if p.app.is_none() && p.s.app.is_some() => {
-                // No AWS phase: the App's phase starts with the step.
                 let (app_id, key) = p.s.app.clone().unwrap_or_default();
-                p.out.info(format!(
-                    "Authenticating to GitHub as the GitHub App {app_id}"
-                ));
-                let mut a = App::new(&app_id, &key, &p.random);
-                let progress = a.start(&p.s, &mut p.out, now);
-                p.app = Some(a);
-                match progress {
-                    app::Progress::Pending(next) => Got::Pending(next),
-                    app::Progress::Failed(m) => Got::Failed(m),
-                    app::Progress::Ready(t) => Got::Token(t),
-                }
+                start_app(p, &app_id, &key, now)
             }
             other => other,
         };
@@ -382,6 +354,30 @@ impl Machine {
             then,
         }));
         action
+    }
+}
+
+/// Where the prelude stands after an event.
+enum Got {
+    Pending(Next),
+    Failed(String),
+    Aws(creds::Fetched),
+    /// The App's installation token (empty: no App).
+    Token(String),
+}
+
+/// Start the GitHub App's phase: sign a JWT, find the installation.
+fn start_app(p: &mut Prelude, app_id: &str, key: &str, now: Millis) -> Got {
+    p.out.info(format!(
+        "Authenticating to GitHub as the GitHub App {app_id}"
+    ));
+    let mut a = App::new(app_id, key, &p.random);
+    let progress = a.start(&p.s, &mut p.out, now);
+    p.app = Some(a);
+    match progress {
+        app::Progress::Pending(next) => Got::Pending(next),
+        app::Progress::Failed(m) => Got::Failed(m),
+        app::Progress::Ready(t) => Got::Token(t),
     }
 }
 
