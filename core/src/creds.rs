@@ -236,6 +236,10 @@ impl Provider {
                 if call.tag == Op::OidcToken {
                     m.push_str(". Check that the job has `permissions: id-token: write`");
                 }
+                if matches!(self.source, Source::Imds { .. }) {
+                    // The last source of the chain: none of the others is set.
+                    m.push_str(". No other source of AWS credentials is set either: the action also looks for AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, `role-to-assume`, AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI");
+                }
                 return Progress::Failed(format!(
                     "Could not get AWS credentials from {}: {m}",
                     self.source.describe()
