@@ -342,6 +342,10 @@ fn no_imds_fails_fast_naming_what_was_tried() {
         msg.contains("Could not get AWS credentials from the EC2 instance metadata"),
         "{msg}"
     );
+    assert!(
+        msg.contains("No other source") && msg.contains("role-to-assume"),
+        "{msg}"
+    );
     assert_eq!(
         w.count(&format!("http:PUT {base}/latest/api/token")),
         2,
