@@ -426,7 +426,12 @@ impl Cleanup {
     ) {
         self.outstanding = self.outstanding.saturating_sub(1);
         let ok = (200..300).contains(&resp.status);
-        let failed = || failure_message(call, resp, s);
+        // Without its final period: these sentences go on.
+        let failed = || {
+            failure_message(call, resp, s)
+                .trim_end_matches('.')
+                .to_string()
+        };
         match undo {
             Undo::StopTask(arn) => {
                 let id = ecs::task_id(&arn).to_string();
@@ -468,8 +473,15 @@ impl Cleanup {
                     }
                 }
                 None => {
-                    let ids: Vec<&str> = arns.iter().map(|a| ecs::task_id(a)).collect();
-                    self.report.problems.push(format!("could not look up task {}: {}", ids.join(", "), failed()))
+                    // Not known to be ours: not stopped; the command if it is.
+                    for arn in &arns {
+                        self.report.problems.push(format!(
+                            "could not look up task {} ({}); if it is this run's, stop it with `aws ecs stop-task --cluster {} --task {arn}`",
+                            ecs::task_id(arn),
+                            failed(),
+                            s.cluster
+                        ));
+                    }
                 }
             },
             Undo::FindTasks { runner_id, .. } => match ecs::parse_list_tasks(&resp.body).filter(|_| ok) {
@@ -482,8 +494,9 @@ impl Cleanup {
                     }
                 }
                 None => self.report.problems.push(format!(
-                    "could not list this run's tasks ({}); look for tasks started by {} in cluster {}",
+                    "could not list this run's tasks ({}); find them with `aws ecs list-tasks --cluster {} --started-by {}` and stop each with `aws ecs stop-task --cluster {} --task ARN`",
                     failed(),
+                    s.cluster,
                     names::started_by(s),
                     s.cluster
                 )),
@@ -502,7 +515,13 @@ impl Cleanup {
                         }
                     }
                 }
-                None => self.report.problems.push(format!("could not describe this run's tasks ({})", failed())),
+                None => self.report.problems.push(format!(
+                    "could not describe this run's tasks ({}); find them with `aws ecs list-tasks --cluster {} --started-by {}` and stop each with `aws ecs stop-task --cluster {} --task ARN`",
+                    failed(),
+                    s.cluster,
+                    names::started_by(s),
+                    s.cluster
+                )),
             },
             Undo::WaitStopped(_) => {
                 let tasks = ecs::parse_tasks(&resp.body).filter(|_| ok).map(|a| a.tasks).unwrap_or_default();
@@ -521,7 +540,7 @@ impl Cleanup {
                     self.add(Undo::DeleteTaskDefinition(arn));
                 } else {
                     self.report.problems.push(format!(
-                        "could not deregister task definition {} ({})",
+                        "could not deregister task definition {} ({}); deregister it with `aws ecs deregister-task-definition --task-definition {arn}`",
                         short_td(&arn),
                         failed()
                     ));
@@ -535,7 +554,7 @@ impl Cleanup {
                 if ok && !failures {
                     self.report.deleted_definitions.push(short_td(&arn).to_string());
                 } else {
-                    self.report.notes.push(format!(
+                    self.report.problems.push(format!(
                         "task definition {} is deregistered (INACTIVE) but was not deleted ({}); delete it with `aws ecs delete-task-definitions --task-definitions {arn}`",
                         short_td(&arn),
                         if ok { "ECS listed it under failures".to_string() } else { failed() }

@@ -644,8 +644,16 @@ fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
     let service = call.service.name();
     // Name what the call was about, so "not found" says what was not found.
     let subject = match (call.service, call.operation) {
-        (Service::Ecs, "DescribeTaskDefinition") => {
-            format!(" (task definition '{}')", s.task_definition)
+        (Service::Ecs, "DescribeTaskDefinition" | "DeregisterTaskDefinition") => {
+            // The revision the call named (reap looks at several).
+            let named = serde_json::from_str::<serde_json::Value>(&call.body)
+                .ok()
+                .and_then(|v| v.get("taskDefinition")?.as_str().map(String::from))
+                .unwrap_or_else(|| s.task_definition.clone());
+            format!(
+                " (task definition '{}')",
+                named.rsplit('/').next().unwrap_or(&named)
+            )
         }
         (Service::Ecs, _) => format!(" (cluster '{}')", s.cluster),
         _ => String::new(),

@@ -64,6 +64,9 @@ pub struct Reap {
     revisions: Vec<String>,
     old_revisions: Vec<(String, Option<f64>)>,
     describing_revisions: usize,
+    /// What reap could not look at (old revisions): the step fails with
+    /// it, after doing the rest.
+    problems: Vec<String>,
 }
 
 impl Reap {
@@ -84,6 +87,7 @@ impl Reap {
             revisions: Vec::new(),
             old_revisions: Vec::new(),
             describing_revisions: 0,
+            problems: Vec::new(),
             s,
         }
     }
@@ -192,6 +196,17 @@ impl Reap {
         }
         if call.tag == Op::DescribeTaskDefinition {
             return self.on_revision(now, &call, &resp);
+        }
+        if call.tag == Op::ListTaskDefinitions && !(200..300).contains(&resp.status) {
+            // Tidying old revisions is the last of reap's work: without it
+            // the tasks and runners are still reaped.
+            let why = failure_message(&call, &resp, &self.s);
+            self.problems.push(format!(
+                "could not list the old revisions of task definition family {} ({})",
+                self.family(),
+                why.trim_end_matches('.')
+            ));
+            return self.decide(now);
         }
         if !(200..300).contains(&resp.status) {
             let message = failure_message(&call, &resp, &self.s);
@@ -304,9 +319,20 @@ impl Reap {
                 self.old_revisions.push((td.arn, td.registered_at));
             }
         } else {
-            self.out.warning(format!(
-                "Cannot look at an old task definition revision: {}",
-                failure_message(call, resp, &self.s)
+            let why = failure_message(call, resp, &self.s);
+            let named = serde_json::from_str::<serde_json::Value>(&call.body)
+                .ok()
+                .and_then(|v| v.get("taskDefinition")?.as_str().map(String::from))
+                .unwrap_or_default();
+            let short = named.rsplit('/').next().unwrap_or("").to_string();
+            self.rows.push((
+                "task definition".into(),
+                short.clone(),
+                format!("kept: could not be read ({})", why.trim_end_matches('.')),
+            ));
+            self.problems.push(format!(
+                "could not look at the old revision {short} ({}); it stays ACTIVE",
+                why.trim_end_matches('.')
             ));
         }
         if self.describing_revisions == 0 {
@@ -554,6 +580,9 @@ impl Reap {
                 format!("{}: {why}", self.verb(verdict, "deregister and delete")),
             ));
         }
+        for p in &self.problems {
+            self.rows.push(("problem".into(), String::new(), p.clone()));
+        }
         if self.rows.is_empty() {
             self.rows.push((
                 "note".into(),
@@ -586,7 +615,15 @@ impl Reap {
                 })
                 .collect();
             let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
-            return crate::cleanup::conclude("Reap", &self.s, &would_stop, &would_delete, &[], md);
+            let problems = self.problems.clone();
+            return crate::cleanup::conclude(
+                "Reap",
+                &self.s,
+                &would_stop,
+                &would_delete,
+                &problems,
+                md,
+            );
         }
         let reason = format!("reaped: older than {max} minutes and its runner not busy");
         self.cleanup = Some(Cleanup::new(&reason, todo, false, false));
@@ -613,12 +650,14 @@ impl Reap {
             self.out.info(format!("Done: {d}"));
         }
         let md = summary::list(&self.s, "ecs-runner reap", &self.rows);
+        let mut problems = self.problems.clone();
+        problems.extend(report.problems);
         crate::cleanup::conclude(
             "Reap",
             &self.s,
             &report.stopped_tasks,
             &report.deleted,
-            &report.problems,
+            &problems,
             md,
         )
     }

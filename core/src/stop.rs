@@ -163,12 +163,22 @@ impl Stop {
     }
 
     fn on_task_definition(&mut self, i: usize, resp: &HttpResponse) {
-        let td =
-            ecs::parse_task_definition(&resp.body).filter(|_| (200..300).contains(&resp.status));
+        let ok = (200..300).contains(&resp.status);
+        let td = ecs::parse_task_definition(&resp.body).filter(|_| ok);
         let c = &mut self.crashed[i];
+        if !ok {
+            let err = crate::aws_error::parse(resp);
+            c.note = Some(format!(
+                "Task {}'s runner exited with an error, but its task definition could not be read to find its log ({}: {}); `ecs:DescribeTaskDefinition` lets the step show it.",
+                c.task.id(),
+                err.code,
+                err.message.trim_end_matches('.')
+            ));
+            return;
+        }
         let Some(logs) = td.as_ref().and_then(|td| td.logs_of(&c.container)) else {
             c.note = Some(format!(
-                "Task {}'s runner exited with an error; its container {} does not log to CloudWatch (or its task definition could not be read), so its output cannot be shown here.",
+                "Task {}'s runner exited with an error; its container {} does not log to CloudWatch, so its output cannot be shown here.",
                 c.task.id(),
                 c.container
             ));

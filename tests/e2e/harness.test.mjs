@@ -1122,3 +1122,329 @@ describe('fake GitHub: the OpenAPI contract of requests and answers', () => {
     }
   });
 });
+
+// GitHub Apps in the fake GitHub: JWTs verified with the app's public key
+// (docs.github.com, "Generating a JSON Web Token (JWT) for a GitHub App"),
+// installations, installation tokens that work like a PAT where the
+// installation reaches, and their revocation. Every answer is also checked
+// against the OpenAPI description: no test here may leave an unexpected
+// violation.
+import crypto from 'node:crypto';
+import { signAppJwt, APP_PERMISSIONS } from './lib/github.mjs';
+
+describe('fake GitHub: GitHub Apps', () => {
+  const pat = fakePat();
+  const APP_ID = 424242;
+  const OTHER_ID = 515151;
+  let gh;
+  let app;
+  let other;
+  before(async () => {
+    gh = await startFakeGitHub({ token: pat, repos: ['octo-org/hello-world', 'octo-org/other-repo', 'octocat/solo'], orgs: ['octo-org'] });
+  });
+  after(() => gh.close());
+  beforeEach(() => {
+    gh.clear();
+    app = gh.addApp({ id: APP_ID, repos: ['octo-org/hello-world'] });
+    other = gh.addApp({ id: OTHER_ID, orgs: ['octo-org'] });
+  });
+
+  const base = {
+    accept: 'application/vnd.github+json',
+    'x-github-api-version': '2022-11-28',
+    'user-agent': 'ecs-runner/0.0.0-test',
+  };
+  async function call(method, p, bearer, body) {
+    const headers = { ...base, ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }) };
+    const res = await fetch(gh.url + p, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+  const now = () => Math.floor(Date.now() / 1000);
+  /** The JWT ecs-runner makes (core/src/app.rs): issued 60 s ago, valid ten minutes from then. */
+  const jwt = ({ key = app.privateKey, iss = String(APP_ID), iat = now() - 60, exp = iat + 600, header } = {}) =>
+    signAppJwt(key, { iat, exp, iss }, header);
+  const REPO = '/repos/octo-org/hello-world';
+  const jitBody = (name) => ({ name, runner_group_id: 1, labels: ['self-hosted', name] });
+  /** Takes the violations of the rejections this test provoked, one per pattern in order; no other may remain. */
+  const takeRejections = (...patterns) => {
+    const got = gh.takeViolations(/JWT rejected|Bad credentials|installation token is|Authorization was/);
+    assert.equal(got.length, patterns.length, `rejections:\n${got.join('\n')}`);
+    patterns.forEach((p, i) => assert.match(got[i], p));
+    assert.deepEqual(gh.violations(), []);
+  };
+
+  test('addApp: a 2048-bit RSA key, as PKCS#1 and PKCS#8 PEM, one installation per account', () => {
+    assert.match(app.privateKey, /^-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+\n-----END RSA PRIVATE KEY-----\n$/);
+    assert.match(app.privateKeyPkcs8, /^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/);
+    const key = crypto.createPrivateKey(app.privateKey);
+    assert.equal(key.asymmetricKeyDetails.modulusLength, 2048);
+    assert.equal(
+      crypto.createPublicKey(app.privateKeyPkcs8).export({ type: 'spki', format: 'pem' }),
+      app.publicKey,
+      'both PEMs are the same key',
+    );
+    assert.notEqual(app.privateKey, other.privateKey);
+    assert.deepEqual(Object.keys(app.installations), ['octo-org']);
+    assert.throws(() => gh.addApp({ id: APP_ID }), /exists/);
+  });
+
+  test('a valid JWT finds the installation; the installation token registers, lists and deletes runners', async () => {
+    const token = jwt();
+    const found = await call('GET', `${REPO}/installation`, token);
+    assert.equal(found.status, 200);
+    assert.equal(found.body.id, app.installations['octo-org']);
+    assert.equal(found.body.app_id, APP_ID);
+    assert.equal(found.body.repository_selection, 'selected');
+    assert.equal(found.body.account.login, 'octo-org');
+    // JWTs with a numeric iss and the client ID as iss work too (docs: "The client ID or application ID").
+    assert.equal((await call('GET', `${REPO}/installation`, jwt({ iss: APP_ID }))).status, 200);
+    assert.equal((await call('GET', `${REPO}/installation`, jwt({ iss: app.clientId }))).status, 200);
+    // GitHub's own example (iat now - 60, exp now + 600: 11 minutes of life) is accepted.
+    assert.equal((await call('GET', `${REPO}/installation`, jwt({ iat: now() - 60, exp: now() + 600 }))).status, 200);
+
+    const created = await call('POST', `/app/installations/${found.body.id}/access_tokens`, token);
+    assert.equal(created.status, 201);
+    assert.match(created.body.token, /^ghs_[A-Za-z0-9]{36}$/);
+    const expires = Date.parse(created.body.expires_at);
+    assert.ok(Math.abs(expires - Date.now() - 3_600_000) < 5_000, `expires_at ${created.body.expires_at} is an hour away`);
+    assert.deepEqual(created.body.permissions, APP_PERMISSIONS);
+    assert.equal(created.body.repository_selection, 'selected');
+    const ghs = created.body.token;
+    assert.equal(gh.tokenState(ghs), 'active');
+    assert.ok(gh.secrets().includes(ghs), 'the token counts as a secret the fake handed out');
+
+    const registered = await call('POST', `${REPO}/actions/runners/generate-jitconfig`, ghs, jitBody('app-runner'));
+    assert.equal(registered.status, 201);
+    const listed = await call('GET', `${REPO}/actions/runners?name=app-runner`, ghs);
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.total_count, 1);
+    assert.equal((await call('DELETE', `${REPO}/actions/runners/${registered.body.runner.id}`, ghs)).status, 204);
+    const used = gh.requests.filter((r) => r.credential?.kind === 'installation').map((r) => `${r.method} ${r.path}`);
+    assert.equal(used.length, 3, used.join('\n'));
+    assert.deepEqual(gh.jwtsSeen().length, 5);
+    // Those answers were checked against the description, which does see a wrong one.
+    assert.deepEqual(gh.violations(), []);
+    const operation = (method, p) => gh.contract.match(method, p).operation;
+    const { account: _, ...noAccount } = found.body;
+    assert.match(gh.contract.checkResponse(operation('GET', `${REPO}/installation`), { status: 200, body: noAccount }).join('\n'), /'account'/);
+    const { expires_at: __, ...noExpiry } = created.body;
+    assert.match(
+      gh.contract.checkResponse(operation('POST', '/app/installations/1/access_tokens'), { status: 201, body: noExpiry }).join('\n'),
+      /'expires_at'/,
+    );
+  });
+
+  test('expired, future-dated, wrongly signed, wrong iss, too long: each 401 with GitHub\'s message', async () => {
+    const cases = [
+      ['expired', jwt({ iat: now() - 700, exp: now() - 100 }), "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"],
+      ['exp = now', jwt({ iat: now() - 60, exp: now() }), "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"],
+      ['future iat', jwt({ iat: now() + 30, exp: now() + 300 }), "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"],
+      ['iat not an integer', jwt({ iat: now() - 60.5, exp: now() + 300 }), "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"],
+      ['another key', jwt({ key: other.privateKey }), 'A JSON web token could not be decoded'],
+      ['wrong iss (the other app, whose key this is not)', jwt({ iss: String(OTHER_ID) }), 'A JSON web token could not be decoded'],
+      ['iss of no app', jwt({ iss: '999999999' }), 'Integration not found'],
+      ['more than 10 minutes', jwt({ iat: now() - 60, exp: now() + 660 }), "'Expiration time' claim ('exp') is too far in the future"],
+      ['alg HS256', jwt({ header: { alg: 'HS256', typ: 'JWT' } }), 'A JSON web token could not be decoded'],
+      ['not a JWT', pat, 'A JSON web token could not be decoded'],
+      ['no Authorization', undefined, 'A JSON web token could not be decoded'],
+    ];
+    for (const [what, token, message] of cases) {
+      const r = await call('GET', `${REPO}/installation`, token);
+      assert.equal(r.status, 401, what);
+      assert.equal(r.body.message, message, what);
+      assert.equal(r.body.status, '401', what);
+      assert.equal(typeof r.body.documentation_url, 'string', what);
+    }
+    // The access-token route checks the same way.
+    const r = await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt({ key: other.privateKey }));
+    assert.equal(r.status, 401);
+    takeRejections(...cases.map(() => /JWT rejected: /), /\[apps\/create-installation-access-token\]: JWT rejected: the signature does not verify/);
+    assert.equal(gh.installationTokens.size, 0, 'no token was issued');
+  });
+
+  test("the fake's clock: a runner clock ahead by less than the 60 s backdating passes, by more fails", async () => {
+    gh.clockOffsetMs = -30_000; // GitHub 30 s behind the runner: iat (runner's now - 60) is still past
+    assert.equal((await call('GET', `${REPO}/installation`, jwt())).status, 200);
+    gh.clockOffsetMs = -90_000; // 90 s behind: iat is 30 s in GitHub's future
+    const r = await call('GET', `${REPO}/installation`, jwt());
+    assert.equal(r.status, 401);
+    assert.match(r.body.message, /'Issued at' claim/);
+    takeRejections(/JWT rejected: iat \d+ is (29|30)\.\d s in the future/);
+  });
+
+  test('the installation decides what the token reaches and what it may do', async () => {
+    // Not installed on octocat/solo, nor (with the repository selection) on octo-org/other-repo.
+    assert.equal((await call('GET', '/repos/octocat/solo/installation', jwt())).status, 404);
+    assert.equal((await call('GET', '/repos/octo-org/other-repo/installation', jwt())).status, 404);
+    assert.equal((await call('GET', '/orgs/octo-org/installation', jwt())).status, 200, 'the installation is on the org account');
+    // The access token of another app's installation: 404.
+    assert.equal((await call('POST', `/app/installations/${other.installations['octo-org']}/access_tokens`, jwt())).status, 404);
+    const ghs = (await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt())).body.token;
+    assert.equal((await call('GET', '/repos/octo-org/other-repo/actions/runners', ghs)).status, 404, 'outside the selection');
+    assert.equal((await call('GET', '/orgs/octo-org/actions/runners', ghs)).status, 200, 'the org permission is granted');
+    // More than the installation has: 422.
+    const more = await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt(), { permissions: { contents: 'write' } });
+    assert.equal(more.status, 422);
+    // Narrowed to read: registering is refused with 403, listing works.
+    const narrow = await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt(), {
+      permissions: { administration: 'read' },
+    });
+    assert.equal(narrow.status, 201);
+    assert.equal((await call('GET', `${REPO}/actions/runners`, narrow.body.token)).status, 200);
+    const refused = await call('POST', `${REPO}/actions/runners/generate-jitconfig`, narrow.body.token, jitBody('x'));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.message, 'Resource not accessible by integration');
+    // An org-wide installation reaches every repository of the org.
+    const wide = gh.addApp({ id: 616161, orgs: ['octo-org'], permissions: { administration: 'write', metadata: 'read' } });
+    const wideJwt = signAppJwt(wide.privateKey, { iat: now() - 60, exp: now() + 540, iss: '616161' });
+    const wideToken = (await call('POST', `/app/installations/${wide.installations['octo-org']}/access_tokens`, wideJwt)).body.token;
+    assert.equal((await call('GET', '/repos/octo-org/other-repo/actions/runners', wideToken)).status, 200);
+    assert.equal((await call('GET', '/orgs/octo-org/actions/runners', wideToken)).status, 403, 'no organization_self_hosted_runners');
+    assert.deepEqual(gh.violations(), []);
+  });
+
+  test('DELETE /installation/token revokes the token: later use is 401, a second revoke too', async () => {
+    const ghs = (await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt())).body.token;
+    assert.equal((await call('GET', `${REPO}/actions/runners`, ghs)).status, 200);
+    assert.equal((await call('DELETE', '/installation/token', ghs)).status, 204);
+    assert.equal(gh.tokenState(ghs), 'revoked');
+    assert.deepEqual(gh.activeInstallationTokens(), []);
+    const after = await call('GET', `${REPO}/actions/runners`, ghs);
+    assert.equal(after.status, 401);
+    assert.equal(after.body.message, 'Bad credentials');
+    assert.equal((await call('POST', `${REPO}/actions/runners/generate-jitconfig`, ghs, jitBody('late'))).status, 401);
+    assert.equal((await call('DELETE', '/installation/token', ghs)).status, 401);
+    // An unknown ghs_ token, and a token used as a JWT: 401 as well.
+    assert.equal((await call('GET', `${REPO}/actions/runners`, 'ghs_' + 'x'.repeat(36))).status, 401);
+    assert.equal((await call('GET', `${REPO}/installation`, ghs)).status, 401);
+    // An expired one (the fake's clock an hour and a minute on).
+    const fresh = (await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt())).body.token;
+    gh.clockOffsetMs = 3_660_000;
+    assert.equal(gh.tokenState(fresh), 'expired');
+    assert.equal((await call('GET', `${REPO}/actions/runners`, fresh)).status, 401);
+    gh.clockOffsetMs = 0;
+    // The PAT cannot revoke (there is no installation token to revoke).
+    assert.equal((await call('DELETE', '/installation/token', pat)).status, 403);
+    assert.equal(gh.takeViolations(/revoking needs an installation token/).length, 1);
+    takeRejections(
+      /actions\/runners \[actions\/list-self-hosted-runners-for-repo\]: the installation token is revoked$/,
+      /generate-jitconfig \[actions\/generate-runner-jitconfig-for-repo\]: the installation token is revoked$/,
+      /DELETE \/installation\/token \[apps\/revoke-installation-access-token\]: the installation token is revoked$/,
+      /Authorization was Bearer <value>/,
+      /JWT rejected: /,
+      /the installation token is expired$/,
+    );
+  });
+
+  test('clear() forgets apps, installations and tokens', async () => {
+    const ghs = (await call('POST', `/app/installations/${app.installations['octo-org']}/access_tokens`, jwt())).body.token;
+    gh.clear();
+    assert.equal(gh.apps.size, 0);
+    assert.equal(gh.tokenState(ghs), 'unknown');
+    assert.equal((await call('GET', `${REPO}/installation`, jwt())).status, 401, 'no app, so "Integration not found"');
+    takeRejections(/JWT rejected: iss "424242" names no app/);
+  });
+});
+
+// moto with signatures and IAM checked (startMoto `authFreeCalls`, i.e.
+// INITIAL_NO_AUTH_ACTION_COUNT): exactly N free calls, then every call must
+// be signed with a key moto issued and be allowed by the caller's policy;
+// the harness signs its own calls after `signAs`. Also the two limits of
+// moto's policy check that tests/e2e/iam.test.mjs works around: it evaluates
+// no Condition (each counts as met, so a condition that would not hold still
+// allows), and a statement whose Resource is not "*" never allows (moto
+// checks ECS, EC2 and Logs actions against the resource "*").
+describe('moto with authFreeCalls: signatures and IAM checked', () => {
+  const FREE = 10;
+  let moto;
+  before(async () => {
+    moto = await startMoto({ region: 'eu-west-1', authFreeCalls: FREE, contract: false });
+  });
+  after(() => moto?.stop());
+
+  const keyOf = (xml) => ({
+    accessKeyId: /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)[1],
+    secretAccessKey: /<SecretAccessKey>([^<]+)<\/SecretAccessKey>/.exec(xml)[1],
+  });
+  const refusal = async (promise) => {
+    try {
+      await promise;
+    } catch (error) {
+      return `${error.status} ${error.type ?? error.code}`;
+    }
+    return 'accepted';
+  };
+
+  test('the free calls seed; then the fake scope is refused, signatures are checked and policies enforced', async () => {
+    // 7 free calls: a cluster, an admin, and a user allowed ListClusters, and
+    // DescribeClusters / ListTasks / ListServices only in ways moto cannot evaluate.
+    await moto.createCluster('runners');
+    await moto.iam('CreateUser', { UserName: 'admin' });
+    await moto.iam('PutUserPolicy', {
+      UserName: 'admin',
+      PolicyName: 'all',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+    });
+    const admin = keyOf(await moto.iam('CreateAccessKey', { UserName: 'admin' }));
+    await moto.iam('CreateUser', { UserName: 'user' });
+    const cluster = 'arn:aws:ecs:eu-west-1:123456789012:cluster/runners';
+    await moto.iam('PutUserPolicy', {
+      UserName: 'user',
+      PolicyName: 'p',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['ecs:ListClusters', 'ec2:DescribeVpcs'], Resource: '*' },
+          { Effect: 'Allow', Action: 'ecs:DescribeClusters', Resource: cluster },
+          { Effect: 'Allow', Action: 'ecs:ListTasks', Resource: '*', Condition: { ArnEquals: { 'ecs:cluster': `${cluster}-not` } } },
+          { Effect: 'Allow', Action: 'ecs:ListServices', Resource: '*', Condition: { StringEquals: { 'aws:username': 'not-user' } } },
+        ],
+      }),
+    });
+    const user = keyOf(await moto.iam('CreateAccessKey', { UserName: 'user' }));
+
+    assert.equal(await moto.spendFreeCalls(), FREE - 7, 'the calls left of the free ones');
+    assert.equal(await refusal(moto.ecs('ListClusters')), '403 InvalidClientTokenId', 'the fake scope, once the free calls are spent');
+
+    moto.signAs(user);
+    assert.deepEqual((await moto.ecs('ListClusters')).clusterArns, [cluster]);
+    assert.match(await moto.ec2('DescribeVpcs'), /<DescribeVpcsResponse/, 'a signed EC2 query call');
+    assert.equal(await refusal(moto.ecs('DescribeClusters', { clusters: ['runners'] })), '403 AccessDenied', 'an ARN Resource never matches');
+    assert.equal(await refusal(moto.ecs('ListTasks', { cluster: 'runners' })), 'accepted', 'a Condition that does not hold is not evaluated');
+    assert.equal(await refusal(moto.ecs('ListServices', { cluster: 'runners' })), 'accepted', 'nor a StringEquals one');
+    assert.equal(await refusal(moto.ecs('ListContainerInstances', { cluster: 'runners' })), '403 AccessDenied', 'an action not in the policy');
+
+    moto.signAs({ ...user, secretAccessKey: `${user.secretAccessKey.slice(0, -1)}x` });
+    assert.equal(await refusal(moto.ecs('ListClusters')), '403 SignatureDoesNotMatch');
+    assert.equal(await refusal(moto.logs('DescribeLogGroups')), '403 SignatureDoesNotMatch');
+    assert.equal(await refusal(moto.ec2('DescribeVpcs')), '401 AuthFailure', 'EC2 says AuthFailure');
+
+    // The admin's form POSTs verify even with `*`, spaces and quotes in a value
+    // (moto checks the form as botocore would encode it again).
+    moto.signAs(admin);
+    await moto.iam('PutUserPolicy', {
+      UserName: 'user',
+      PolicyName: 'p',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: "it's all", Effect: 'Allow', Action: 'ecs:*', Resource: '*' }] }),
+    });
+    moto.signAs(user);
+    assert.equal(await refusal(moto.ecs('DescribeClusters', { clusters: ['runners'] })), 'accepted', 'the new policy applies at once');
+    assert.equal(await refusal(moto.iam('CreateUser', { UserName: 'x' })), '403 AccessDenied');
+  });
+
+  test('a moto started without authFreeCalls checks nothing: spendFreeCalls says so', async () => {
+    const plain = await startMoto({ region: 'eu-west-1', contract: false });
+    try {
+      await assert.rejects(plain.spendFreeCalls(), /checks no signatures/);
+      assert.deepEqual((await plain.ecs('ListClusters')).clusterArns, []);
+    } finally {
+      await plain.stop();
+    }
+  });
+});

@@ -33,9 +33,10 @@
 //   group the default allow-all IPv4 egress anyway) and keeps VpcId, the
 //   description and Tags (plus the aws:cloudformation:* tags).
 // - AWS::ECS::Cluster and AWS::Logs::LogGroup are created by name.
-// - moto checks no IAM policy here (auth checking off); even with it on, its
-//   access control denies every statement with a Condition, so the launching
-//   role's policy cannot be exercised against moto.
+// - moto checks no IAM policy here (auth checking off). With it on
+//   (tests/e2e/iam.test.mjs), moto treats every Condition as met and checks
+//   actions against the resource `*` only, so the launching role's policy is
+//   exercised there without its conditions and with widened resources.
 // ---------------------------------------------------------------------------
 
 import { spawnSync } from 'node:child_process';

@@ -161,15 +161,53 @@
 //   `rewrite`), which is exactly how real ECS reports a failed image pull.
 //   `manual, times 0` shows DEACTIVATING/STOPPING/DEPROVISIONING before STOPPED
 //   (never RUNNING), states real ECS only shows after RUNNING.
+//
+// Signatures and IAM (startMoto `authFreeCalls`; moto/core/authorization.py,
+// moto/iam/access_control.py, moto/iam/policy_conditions.py; checked against
+// moto_server 5.2.1)
+// - Env INITIAL_NO_AUTH_ACTION_COUNT=N: moto answers its first N service
+//   calls (any service; /moto-api/ calls do not count) without checking
+//   anything; from call N+1 on it checks every call. Unset (the default)
+//   means never. The harness seeds with the free calls (fake scope), creates
+//   IAM users and keys (CreateUser, PutUserPolicy, CreateAccessKey: key ids
+//   AKIA...), spends what is left (`spendFreeCalls`), then signs its own
+//   calls with a key of its own (`signAs`). `POST /moto-api/reset` forgets
+//   the users too, so a test file with auth keeps its world (no reset).
+// - Checked: the SigV4 signature, recomputed with botocore for the key's
+//   secret; an unknown key -> 403 InvalidClientTokenId (EC2: 401
+//   AuthFailure); a wrong signature -> 403 SignatureDoesNotMatch (EC2: 401
+//   AuthFailure); an IAM user key sent with X-Amz-Security-Token -> 403
+//   InvalidClientTokenId. A form POST (EC2, IAM) is verified over the form
+//   moto parsed, encoded again as Python's urlencode does, not over the
+//   bytes sent: the client must encode that way (`formEncode`).
+// - Then the policy: the caller's inline and attached policies (and its
+//   groups') must allow `<credential-scope service>:<operation>`, e.g.
+//   ecs:RunTask, ec2:DescribeSubnets, logs:GetLogEvents; else 403
+//   AccessDenied "User: arn:aws:iam::123456789012:user/NAME is not authorized
+//   to perform: ecs:RunTask" (no resource named). Every refusal is XML,
+//   `<ErrorResponse><Errors><Error><Code>..<Message>..`, even from ECS and
+//   Logs (JSON services), with no x-amzn-errortype header.
+// - Only the action a call is named for is checked: not iam:PassRole for
+//   RegisterTaskDefinition or RunTask with roles, not ecs:TagResource for
+//   RunTask with tags (real AWS checks both).
+// - ECS, EC2 and Logs actions are checked against the resource "*": a
+//   statement whose Resource is an ARN (even with wildcards) never matches,
+//   so it allows nothing (and denies nothing).
+// - Conditions are not evaluated: only StringEquals is known, and it is
+//   compared with request values moto never collects for these services, so
+//   every Condition counts as met (an Allow with a condition that would not
+//   hold still allows; a Deny with one still denies).
 // ---------------------------------------------------------------------------
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { startAwsProxy, HARNESS_ACCESS_KEY_ID } from './aws-proxy.mjs';
+import { signedHeaders } from './sigv4-sign.mjs';
 
 const ECS_TARGET = 'AmazonEC2ContainerServiceV20141113.';
 const LOGS_TARGET = 'Logs_20140328.';
 const EC2_VERSION = '2016-11-15';
+const IAM_VERSION = '2010-05-08';
 
 /** Children still running, killed if the test process exits without `stop()`. */
 const running = new Set();
@@ -195,12 +233,26 @@ export async function freePort() {
  * `moto.endpoint` is the proxy, for the action's AWS_ENDPOINT_URL.
  * `credentials` maps access key id -> secret, for signature checks.
  * `contract: false` leaves out the AWS request contract (aws-contract.mjs).
+ * `authFreeCalls: N` starts a moto that checks signatures and IAM policies
+ * after its first N calls (INITIAL_NO_AUTH_ACTION_COUNT, see "Signatures and
+ * IAM" above); without it (the default) moto checks neither, ever.
  */
-export async function startMoto({ region = 'eu-west-1', credentials = {}, readyTimeoutMs = 30_000, contract = true } = {}) {
+export async function startMoto({
+  region = 'eu-west-1',
+  credentials = {},
+  readyTimeoutMs = 30_000,
+  contract = true,
+  authFreeCalls = null,
+} = {}) {
+  if (authFreeCalls !== null && !(Number.isInteger(authFreeCalls) && authFreeCalls >= 0)) {
+    throw new Error(`authFreeCalls must be a whole number >= 0, not ${authFreeCalls}`);
+  }
   const port = await freePort();
+  // moto reads no AWS_* variables we need; keep the host's out of it.
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true' };
+  if (authFreeCalls !== null) env.INITIAL_NO_AUTH_ACTION_COUNT = String(authFreeCalls);
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    // moto reads no AWS_* variables we need; keep the host's out of it.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own process group, so stop() also ends anything it forks
   });
@@ -245,7 +297,7 @@ export async function startMoto({ region = 'eu-west-1', credentials = {}, readyT
     running.delete(child);
     throw error;
   }
-  return new Moto({ url, region, child, exited, proxy, log: () => log });
+  return new Moto({ url, region, child, exited, proxy, log: () => log, authFreeCalls });
 }
 
 function killGroup(child, signal) {
@@ -263,13 +315,18 @@ function killGroup(child, signal) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Moto {
-  constructor({ url, region, child, exited, proxy, log }) {
+  /** The key the harness's own calls are signed with (`signAs`); null: the fake scope. */
+  #signer = null;
+
+  constructor({ url, region, child, exited, proxy, log, authFreeCalls = null }) {
     this.url = url;
     this.region = region;
     this.child = child;
     this.exited = exited;
     this.proxy = proxy;
     this.log = log;
+    /** startMoto's `authFreeCalls`: null when moto checks no signature or policy. */
+    this.authFreeCalls = authFreeCalls;
   }
 
   /** The URL the action must use (AWS_ENDPOINT_URL): the recording proxy. */
@@ -287,6 +344,62 @@ export class Moto {
       clearTimeout(timer);
     }
     running.delete(this.child);
+  }
+
+  // --- signatures and IAM (startMoto `authFreeCalls`) ----------------------
+
+  /**
+   * Signs the harness's own calls from now on (seeding, read-back, `iam`)
+   * with `{accessKeyId, secretAccessKey}`, a key moto issued (CreateAccessKey
+   * while calls were free): what a moto that checks signatures needs. `null`
+   * goes back to the fake scope.
+   */
+  signAs(credentials) {
+    this.#signer = credentials;
+  }
+
+  /**
+   * Spends the free calls moto has left (each with the fake scope, which
+   * moto accepts only while calls are free) until it refuses one as
+   * InvalidClientTokenId: from then on moto checks the signature and the IAM
+   * policy of every call. Resolves to the number of free calls spent. Throws
+   * when this moto checks nothing (no `authFreeCalls`), or still accepts the
+   * fake scope after `authFreeCalls` calls.
+   */
+  async spendFreeCalls() {
+    if (this.authFreeCalls === null) throw new Error('this moto checks no signatures: start it with authFreeCalls');
+    for (let spent = 0; spent <= this.authFreeCalls; spent++) {
+      const res = await fetch(`${this.url}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `${ECS_TARGET}ListClusters`,
+          authorization: fakeAuthorization(this.region, 'ecs'),
+        },
+        body: '{}',
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await res.text();
+      if (res.ok) continue;
+      const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+      if (res.status === 403 && code === 'InvalidClientTokenId') return spent;
+      throw new Error(`moto refused a free call with HTTP ${res.status} ${text.slice(0, 300)}`);
+    }
+    throw new Error(`moto still accepts unsigned calls after authFreeCalls (${this.authFreeCalls}) of them`);
+  }
+
+  /** An IAM query API call (IAM is global: moto serves it under us-east-1); the XML answer, or throws with `.code`. */
+  async iam(action, params = {}) {
+    return this.#query('iam', IAM_VERSION, 'us-east-1', action, params);
+  }
+
+  /**
+   * The headers of a harness call: `headers` plus the fake scope's
+   * Authorization, or a real SigV4 signature after `signAs`.
+   */
+  #signed(region, service, headers, body) {
+    if (!this.#signer) return { ...headers, authorization: fakeAuthorization(region, service) };
+    return signedHeaders({ url: this.url, region, service, headers, body, ...this.#signer });
   }
 
   // --- moto-api ---------------------------------------------------------
@@ -323,14 +436,16 @@ export class Moto {
   }
 
   async #json(service, targetPrefix, what, operation, body, region) {
+    const payload = JSON.stringify(body);
     const res = await fetch(`${this.url}/`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': targetPrefix + operation,
-        authorization: fakeAuthorization(region, service),
-      },
-      body: JSON.stringify(body),
+      headers: this.#signed(
+        region,
+        service,
+        { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': targetPrefix + operation },
+        payload,
+      ),
+      body: payload,
       signal: AbortSignal.timeout(20_000),
     });
     const text = await res.text();
@@ -342,7 +457,9 @@ export class Moto {
         type = parsed.__type ?? type;
         message = parsed.message ?? parsed.Message ?? message;
       } catch {
-        // moto's 500s are HTML
+        // moto's 500s are HTML; its signature and IAM refusals XML
+        type = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? type;
+        message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? message;
       }
       throw Object.assign(new Error(`${what} ${operation}: ${type}: ${message}`), { type, status: res.status });
     }
@@ -351,20 +468,21 @@ export class Moto {
 
   /** An EC2 query API call. Resolves to the XML text, or throws with `.code`. */
   async ec2(action, params = {}, region = this.region) {
-    const form = new URLSearchParams({ Action: action, Version: EC2_VERSION, ...params });
+    return this.#query('ec2', EC2_VERSION, region, action, params);
+  }
+
+  async #query(service, version, region, action, params) {
+    const form = formEncode({ Action: action, Version: version, ...params });
     const res = await fetch(`${this.url}/`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: fakeAuthorization(region, 'ec2'),
-      },
-      body: form.toString(),
+      headers: this.#signed(region, service, { 'content-type': 'application/x-www-form-urlencoded' }, form),
+      body: form,
       signal: AbortSignal.timeout(20_000),
     });
     const text = await res.text();
     if (!res.ok) {
       const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? `HTTP ${res.status}`;
-      throw Object.assign(new Error(`EC2 ${action}: ${code}: ${text.slice(0, 300)}`), { code, status: res.status });
+      throw Object.assign(new Error(`${service.toUpperCase()} ${action}: ${code}: ${text.slice(0, 300)}`), { code, status: res.status });
     }
     return text;
   }
@@ -577,6 +695,24 @@ export function summarizeTask(task) {
  */
 function fakeAuthorization(region, service) {
   return `AWS4-HMAC-SHA256 Credential=${HARNESS_ACCESS_KEY_ID}/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+}
+
+/**
+ * A form body encoded as Python's urlencode does (quote_plus: every byte but
+ * letters, digits and `_.-~` percent-encoded, a space as `+`). moto verifies
+ * the signature of a form POST over the form it parsed, encoded again that
+ * way (botocore's AWSRequest), not over the bytes sent; URLSearchParams
+ * leaves `*!'()` as they are, so a policy document signed in its encoding
+ * would not verify.
+ */
+function formEncode(params) {
+  const encode = (s) =>
+    encodeURIComponent(String(s))
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+');
+  return Object.entries(params)
+    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+    .join('&');
 }
 
 function xmlValue(xml, tag) {
