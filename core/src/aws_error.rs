@@ -141,20 +141,6 @@ pub fn parse(resp: &HttpResponse) -> AwsError {
 ///
 /// A request that got no answer may still have been carried out: only retry
 /// a non-idempotent call (RunTask) with the same `clientToken`.
-pub fn is_retryable(resp: &HttpResponse) -> bool {
-    match resp.status {
-        0 | 429 => true,
-        501 => false,
-        500..=599 => true,
-        _ => is_retryable_code(&parse(resp).code),
-    }
-}
-
-/// Whether an error code alone says the request may succeed later.
-pub fn is_retryable_code(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)
-}
-
 /// A sentence naming the likely fix for `err`, returned by `operation` of
 /// `service` (the SigV4 / IAM service prefix: `ecs`, `ec2`), or `None` when
 /// there is nothing better to say than the error itself.
@@ -371,6 +357,14 @@ fn excerpt(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::exchange::Service;
+    use crate::retry::{verdict, Verdict};
+
+    /// What the exchange would retry (retry.rs classifies AWS answers).
+    fn retryable(r: &HttpResponse) -> bool {
+        verdict(Service::Ecs, r, 0) != Verdict::Final
+    }
+
     use std::collections::BTreeMap;
 
     use super::*;
@@ -408,7 +402,7 @@ mod tests {
             parse(&r),
             err("ClusterNotFoundException", "Cluster not found.", 400)
         );
-        assert!(!is_retryable(&r));
+        assert!(!retryable(&r));
     }
 
     #[test]
@@ -439,7 +433,7 @@ mod tests {
             r#"{"__type":"SomethingElse","message":"Rate exceeded"}"#,
         );
         assert_eq!(parse(&r), err("ThrottlingException", "Rate exceeded", 400));
-        assert!(is_retryable(&r));
+        assert!(retryable(&r));
 
         let r = resp(403, &[("x-amzn-errortype", "AccessDeniedException")], "");
         assert_eq!(parse(&r), err("AccessDeniedException", "", 403));
@@ -483,10 +477,10 @@ mod tests {
              <Message>Request limit exceeded.</Message></Error></Errors></Response>",
         );
         assert_eq!(parse(&r).code, "RequestLimitExceeded");
-        assert!(is_retryable(&r));
+        assert!(retryable(&r));
         // Also when a proxy turned it into a 400.
         let r = HttpResponse { status: 400, ..r };
-        assert!(is_retryable(&r));
+        assert!(retryable(&r));
     }
 
     #[test]
@@ -513,7 +507,7 @@ mod tests {
                 403
             )
         );
-        assert!(!is_retryable(&r));
+        assert!(!retryable(&r));
     }
 
     #[test]
@@ -569,7 +563,7 @@ mod tests {
                 500
             )
         );
-        assert!(is_retryable(&r));
+        assert!(retryable(&r));
         // A long body is cut.
         let long = "x".repeat(1000);
         let message = parse(&resp(502, &[], &long)).message;
@@ -592,7 +586,7 @@ mod tests {
             e.to_string(),
             "TransportError: connect ECONNREFUSED 127.0.0.1:5000"
         );
-        assert!(is_retryable(&r));
+        assert!(retryable(&r));
     }
 
     #[test]
@@ -608,7 +602,7 @@ mod tests {
             (503, true),
             (504, true),
         ] {
-            assert_eq!(is_retryable(&resp(status, &[], "")), retry, "{status}");
+            assert_eq!(retryable(&resp(status, &[], "")), retry, "{status}");
         }
     }
 
@@ -626,7 +620,7 @@ mod tests {
             "InternalFailure",
             "RequestTimeout",
         ] {
-            assert!(is_retryable(&json(code)), "{code}");
+            assert!(retryable(&json(code)), "{code}");
         }
         for code in [
             "RequestExpired",
@@ -636,7 +630,7 @@ mod tests {
             "ExpiredTokenException",
             "LimitExceededException",
         ] {
-            assert!(!is_retryable(&json(code)), "{code}");
+            assert!(!retryable(&json(code)), "{code}");
         }
     }
 

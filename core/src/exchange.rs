@@ -274,11 +274,6 @@ impl<T: Clone> Exchange<T> {
         self.entries.is_empty()
     }
 
-    /// Whether a call matching `f` is still unfinished.
-    pub fn has(&self, f: impl Fn(&T) -> bool) -> bool {
-        self.entries.iter().any(|e| f(&e.call.tag))
-    }
-
     /// Requests in flight now, for `service`.
     pub fn in_flight(&self, service: Service) -> usize {
         self.entries

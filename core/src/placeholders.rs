@@ -114,11 +114,6 @@ pub fn literal_text(template: &str) -> String {
     }
 }
 
-/// Whether the template holds any placeholder.
-pub fn has_any(template: &str) -> bool {
-    pieces(template).is_ok_and(|ps| ps.iter().any(|p| matches!(p, Piece::Name(_))))
-}
-
 /// The template for one runner. A template that [`check`] rejects comes
 /// back as it is (inputs.rs has refused it before any start).
 pub fn expand(template: &str, values: &Values) -> String {
@@ -168,7 +163,6 @@ mod tests {
         assert_eq!(expand("{{literal}} {{{index}}}", &v), "{literal} {2}");
         assert_eq!(expand("plain", &v), "plain");
         assert_eq!(expand("", &v), "");
-        assert!(has_any("a{index}") && !has_any("a{{index}}"));
         assert_eq!(literal_text("x-{runner_name}-{{y}}"), "x--{y}");
     }
 
