@@ -464,7 +464,7 @@ proptest! {
         prop_assert!(!err.code.is_empty());
         prop_assert!(err.message.chars().count() <= 1000, "{} characters", err.message.chars().count());
         let _ = err.to_string();
-        let _ = aws_error::is_retryable(&resp);
+        let _ = ecs_runner_core::retry::verdict(Service::Ecs, &resp, now);
         for (service, op) in [("ecs", "RunTask"), ("ecs", "DescribeTaskDefinition"), ("ec2", "DescribeSubnets"), ("logs", "GetLogEvents")] {
             let _ = aws_error::advice(service, op, &err);
         }
