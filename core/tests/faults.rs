@@ -202,21 +202,7 @@ fn drive_faulty(m: &mut dyn Steps, world: &mut World, inj: Option<&Injection>) -
             };
             in_flight.push((now + latency, resp));
         }
-        let answer_at = in_flight.iter().map(|(t, _)| *t).min();
-        let at = match (answer_at, wake_ms.map(|w| now + w)) {
-            (Some(a), Some(w)) => a.min(w),
-            (a, w) => a.or(w).expect("the machine waits for nothing"),
-        };
-        now = now.max(at);
-        if answer_at.is_some_and(|a| a <= now) {
-            let (due, rest): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|(t, _)| *t <= now);
-            in_flight = rest;
-            event = Event::Responses {
-                responses: due.into_iter().map(|(_, r)| r).collect(),
-            };
-        } else {
-            event = Event::Woke;
-        }
+        event = next_event(&mut now, &mut in_flight, wake_ms);
     }
     panic!("did not finish");
 }

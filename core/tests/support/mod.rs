@@ -703,3 +703,30 @@ pub fn runners_page(runners: Value) -> Reply {
         json!({"total_count": n, "runners": runners}).to_string(),
     )
 }
+
+/// The next event for a driver with `in_flight` answers (each due at its
+/// time) and the machine's `wake_ms`: the clock moves to the earlier of
+/// the two; the answers due by then, else a wake.
+pub fn next_event(
+    now: &mut Millis,
+    in_flight: &mut Vec<(Millis, HttpResponse)>,
+    wake_ms: Option<u64>,
+) -> Event {
+    let answer_at = in_flight.iter().map(|(t, _)| *t).min();
+    let at = match (answer_at, wake_ms.map(|w| *now + w)) {
+        (Some(a), Some(w)) => a.min(w),
+        (a, w) => a.or(w).expect("the machine waits for nothing"),
+    };
+    *now = (*now).max(at);
+    if answer_at.is_some_and(|a| a <= *now) {
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(in_flight)
+            .into_iter()
+            .partition(|(t, _)| *t <= *now);
+        *in_flight = rest;
+        Event::Responses {
+            responses: due.into_iter().map(|(_, r)| r).collect(),
+        }
+    } else {
+        Event::Woke
+    }
+}
