@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use ecs_runner_core::protocol::Config;
 use ecs_runner_core::Machine;
 use serde_json::{json, Value};
@@ -18,38 +16,17 @@ const REVOKE: &str = "github:DELETE /installation/token";
 const APP_TOKEN: &str = "ghs_installationtoken0123456789";
 
 fn config(inputs: &[(&str, &str)]) -> Config {
-    let mut i: BTreeMap<String, String> = [
-        ("app-id", "123456"),
-        ("app-private-key", KEY),
-        ("cluster", "runners"),
-        ("task-definition", "gh-runner"),
-        ("subnets", "subnet-0aaa1111"),
-        ("name", "gh"),
-    ]
-    .iter()
-    // As core.getInput gives them: trimmed.
-    .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-    .collect();
-    for (k, v) in inputs {
-        i.insert(k.to_string(), v.to_string());
-    }
-    let e = [
-        ("GITHUB_REPOSITORY", "octo/app"),
-        ("GITHUB_RUN_ID", "987654"),
-        ("AWS_REGION", "us-west-2"),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ("GITHUB_API_URL", "http://127.0.0.1:6000"),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
-        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Config {
-        inputs: i,
-        env: e,
-        random: RANDOM.into(),
-    }
+    let app: Vec<(&str, &str)> = [("app-id", "123456"), ("app-private-key", KEY)]
+        .into_iter()
+        .chain(inputs.iter().copied())
+        .collect();
+    machine_config(
+        &app,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+            ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+        ],
+    )
 }
 
 fn app_world() -> World {

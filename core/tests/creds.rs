@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use ecs_runner_core::protocol::Config;
 use ecs_runner_core::Machine;
 use serde_json::json;
@@ -19,39 +17,11 @@ const OIDC_JWT: &str = "eyJhbGciOiJSUzI1NiJ9.oidc-jwt-value";
 const TOKEN_FILE_JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eks-jwt-value";
 
 fn config(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Config {
-    let mut i: BTreeMap<String, String> = [
-        ("token", TOKEN),
-        ("cluster", "runners"),
-        ("task-definition", "gh-runner"),
-        ("subnets", "subnet-0aaa1111"),
-        ("name", "gh"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in inputs {
-        i.insert(k.to_string(), v.to_string());
-    }
-    let mut e: BTreeMap<String, String> = [
-        ("GITHUB_REPOSITORY", "octo/app"),
-        ("GITHUB_RUN_ID", "987654"),
-        ("GITHUB_RUN_ATTEMPT", "1"),
-        ("GITHUB_JOB", "launch"),
-        ("AWS_REGION", "us-west-2"),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ("GITHUB_API_URL", "http://127.0.0.1:6000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in env {
-        e.insert(k.to_string(), v.to_string());
-    }
-    Config {
-        inputs: i,
-        env: e,
-        random: RANDOM.into(),
-    }
+    let inputs: Vec<(&str, &str)> = [("token", TOKEN)]
+        .into_iter()
+        .chain(inputs.iter().copied())
+        .collect();
+    machine_config(&inputs, env)
 }
 
 fn sts_answer() -> Reply {

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use ecs_runner_core::protocol::{Config, Event, HttpRequest, HttpResponse, Millis, Next};
+use ecs_runner_core::protocol::{Event, HttpRequest, HttpResponse, Millis, Next};
 use ecs_runner_core::reap::Reap;
 use ecs_runner_core::retry::MAX_ATTEMPTS;
 use ecs_runner_core::settings::{Lookup, Mode, Placement, Registration, Settings};
@@ -590,37 +590,11 @@ const SECRETS: &[&str] = &[
 /// The top-level Machine from inputs and environment as the shell passes
 /// them, without AWS keys: the credentials come from the chain first.
 fn machine(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Box<dyn Steps> {
-    let mut config = Config {
-        random: RANDOM.into(),
-        ..Default::default()
-    };
-    for (k, v) in [
-        ("token", TOKEN),
-        ("cluster", "runners"),
-        ("task-definition", "gh-runner"),
-        ("subnets", "subnet-0aaa1111"),
-        ("name", "gh"),
-    ]
-    .iter()
-    .chain(inputs)
-    {
-        config.inputs.insert(k.to_string(), v.to_string());
-    }
-    for (k, v) in [
-        ("GITHUB_REPOSITORY", "octo/app"),
-        ("GITHUB_RUN_ID", "987654"),
-        ("GITHUB_RUN_ATTEMPT", "1"),
-        ("GITHUB_JOB", "launch"),
-        ("AWS_REGION", "us-west-2"),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ("GITHUB_API_URL", "http://127.0.0.1:6000"),
-    ]
-    .iter()
-    .chain(env)
-    {
-        config.env.insert(k.to_string(), v.to_string());
-    }
-    Box::new(Machine::new(config))
+    let inputs: Vec<(&str, &str)> = [("token", TOKEN)]
+        .into_iter()
+        .chain(inputs.iter().copied())
+        .collect();
+    Box::new(Machine::new(machine_config(&inputs, env)))
 }
 
 fn json_credentials() -> Reply {

@@ -615,7 +615,7 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
       logEvents: [{ timestamp: Date.now(), message: RUNNER_LOG_LINE }],
     });
     // The runner exited with an error: moto cannot say so (lib/moto.mjs), the proxy does.
-    reportStoppedAs('EssentialContainerExited', 'Essential container in task exited');
+    moto.proxy.reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
     await moto.ecs('StopTask', { cluster: CLUSTER, task: started.outputs.task_arn, reason: 'the runner exited' });
     return withoutIt(() => stop(context, { 'task-arn': started.outputs.task_arn, 'runner-id': started.outputs.runner_id }));
   }
@@ -673,7 +673,7 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
   /** moto `immediate` (the task stops before RUNNING), a stop code the proxy adds, and the runner's log written as it starts. */
   async function failingTaskWithLog() {
     await moto.setTaskTransition({ progression: 'immediate' });
-    reportStoppedAs('TaskFailedToStart', 'CannotPullContainerError: pull image manifest has been retried 5 time(s)');
+    moto.proxy.reportStoppedTasksAs('TaskFailedToStart', 'CannotPullContainerError: pull image manifest has been retried 5 time(s)');
     moto.proxy.rewrite(
       (c) => c.operation === 'RunTask',
       async (body) => {
@@ -687,24 +687,6 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
     );
   }
 
-  /** ECS's account of a STOPPED task (moto has no stopCode): added by the proxy. */
-  function reportStoppedAs(stopCode, reason) {
-    moto.proxy.rewrite(
-      (c) => c.operation === 'RunTask' || c.operation === 'DescribeTasks',
-      (body) => {
-        for (const task of body.tasks ?? []) {
-          if (task.lastStatus !== 'STOPPED') continue;
-          task.stopCode = stopCode;
-          task.stoppedReason = reason;
-          for (const c of task.containers ?? []) {
-            c.lastStatus = 'STOPPED';
-            c.exitCode = 1;
-          }
-        }
-        return body;
-      },
-    );
-  }
 
   for (const c of REMOVALS) {
     const expect = c.expect ?? 'refused';

@@ -483,24 +483,6 @@ describe('runners from an image', () => {
     return streams;
   }
 
-  /** ECS's account of a runner container that exited: moto has no stopCode (see moto.mjs). */
-  function reportStoppedTasksAs(stopCode, reason) {
-    proxy().rewrite(
-      (c) => c.operation === 'RunTask' || c.operation === 'DescribeTasks',
-      (body) => {
-        for (const t of body.tasks ?? []) {
-          if (t.lastStatus !== 'STOPPED') continue;
-          t.stopCode = stopCode;
-          t.stoppedReason = reason;
-          for (const c of t.containers ?? []) {
-            c.lastStatus = 'STOPPED';
-            c.exitCode = 1;
-          }
-        }
-        return body;
-      },
-    );
-  }
 
   /**
    * The lines shown in the `::group::` whose title starts with `title`, up to
@@ -541,7 +523,7 @@ describe('runners from an image', () => {
     await world.moto.setTaskTransition({ progression: 'immediate' });
     const streams = writeRunnerLogOnStart();
     const reason = 'Essential container in task exited';
-    reportStoppedTasksAs('EssentialContainerExited', reason);
+    proxy().reportStoppedTasksAs('EssentialContainerExited', reason);
     const result = await world.run({ inputs: loggedInputs() });
     assertFailed(result);
     const taskId = JSON.parse(calls('RunTask')[0].response).tasks[0].taskArn.split('/').pop();
@@ -583,7 +565,7 @@ describe('runners from an image', () => {
 
   test('the task stops before RUNNING and wrote no log: one line says so, the failure is the task’s', async () => {
     await world.moto.setTaskTransition({ progression: 'immediate' });
-    reportStoppedTasksAs('TaskFailedToStart', 'CannotPullContainerError: pull image manifest has been retried 5 time(s)');
+    proxy().reportStoppedTasksAs('TaskFailedToStart', 'CannotPullContainerError: pull image manifest has been retried 5 time(s)');
     const result = await world.run({ inputs: loggedInputs() });
     assertFailed(result);
     const taskId = JSON.parse(calls('RunTask')[0].response).tasks[0].taskArn.split('/').pop();
@@ -604,7 +586,7 @@ describe('runners from an image', () => {
   test('the log cannot be read (AccessDenied): one line naming logs:GetLogEvents, never a second failure', async () => {
     await world.moto.setTaskTransition({ progression: 'immediate' });
     writeRunnerLogOnStart();
-    reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
+    proxy().reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
     proxy().intercept((c) => c.operation === 'GetLogEvents', {
       status: 400,
       headers: { 'x-amzn-errortype': 'AccessDeniedException' },
@@ -671,7 +653,7 @@ describe('runners from an image', () => {
     // towards STOPPED per DescribeTasks (DEACTIVATING, STOPPING, ... STOPPED).
     await world.moto.setTaskTransition({ progression: 'manual', times: 1 });
     writeRunnerLogOnStart();
-    reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
+    proxy().reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
     const result = await world.run({ inputs: loggedInputs({ 'wait-for-registration': 'true', timeout: '60' }) });
     assertFailed(result);
     const taskId = JSON.parse(calls('RunTask')[0].response).tasks[0].taskArn.split('/').pop();
@@ -694,7 +676,7 @@ describe('runners from an image', () => {
     await world.moto.setTaskTransition({ progression: 'immediate' });
     const lines = ['starting', '::endgroup::', '::error::injected by the runner log', '::add-mask::ok', 'after'];
     writeRunnerLogOnStart({ lines });
-    reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
+    proxy().reportStoppedTasksAs('EssentialContainerExited', 'Essential container in task exited');
     const result = await world.run({ inputs: loggedInputs() });
     assertFailed(result);
     const commands = workflowCommands(stdoutLines(result));

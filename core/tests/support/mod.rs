@@ -730,3 +730,40 @@ pub fn next_event(
         Event::Woke
     }
 }
+
+/// The top-level Machine's configuration as the shell passes it (inputs
+/// trimmed, as core.getInput gives them): a start of `gh-runner` in
+/// cluster `runners` against the scripted world's endpoints, with `inputs`
+/// and `env` laid over it (later values win). No token and no AWS keys:
+/// each test says how it authenticates.
+pub fn machine_config(
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> ecs_runner_core::protocol::Config {
+    let mut config = ecs_runner_core::protocol::Config {
+        random: RANDOM.into(),
+        ..Default::default()
+    };
+    let base_inputs = [
+        ("cluster", "runners"),
+        ("task-definition", "gh-runner"),
+        ("subnets", "subnet-0aaa1111"),
+        ("name", "gh"),
+    ];
+    for (k, v) in base_inputs.iter().chain(inputs) {
+        config.inputs.insert(k.to_string(), v.trim().to_string());
+    }
+    let base_env = [
+        ("GITHUB_REPOSITORY", "octo/app"),
+        ("GITHUB_RUN_ID", "987654"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+        ("GITHUB_JOB", "launch"),
+        ("AWS_REGION", "us-west-2"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ("GITHUB_API_URL", "http://127.0.0.1:6000"),
+    ];
+    for (k, v) in base_env.iter().chain(env) {
+        config.env.insert(k.to_string(), v.to_string());
+    }
+    config
+}

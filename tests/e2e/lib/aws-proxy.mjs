@@ -127,6 +127,29 @@ export class AwsProxy {
    * `edit(body, call)` returns the new body, or a promise of it; the answer
    * waits for it. Returning undefined keeps the body (as edited in place).
    */
+  /**
+   * ECS's account of STOPPED tasks, which moto lacks: RunTask and
+   * DescribeTasks answers give each STOPPED task `stopCode` and
+   * `stoppedReason`, and its containers exit code 1.
+   */
+  reportStoppedTasksAs(stopCode, reason) {
+    this.rewrite(
+      (c) => c.operation === 'RunTask' || c.operation === 'DescribeTasks',
+      (body) => {
+        for (const task of body.tasks ?? []) {
+          if (task.lastStatus !== 'STOPPED') continue;
+          task.stopCode = stopCode;
+          task.stoppedReason = reason;
+          for (const c of task.containers ?? []) {
+            c.lastStatus = 'STOPPED';
+            c.exitCode = 1;
+          }
+        }
+        return body;
+      },
+    );
+  }
+
   rewrite(match, edit) {
     this.rewriters.push((call, body) => (match(call) ? edit(body, call) : undefined));
   }
