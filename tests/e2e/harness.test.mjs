@@ -10,7 +10,7 @@ import http from 'node:http';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startFakeGitHub } from './lib/github.mjs';
+import { startFakeGitHub, signAppJwt, APP_PERMISSIONS } from './lib/github.mjs';
 import { startMoto } from './lib/moto.mjs';
 import {
   FAKE_AWS,
@@ -23,6 +23,8 @@ import {
 import { fakePat, World } from './lib/world.mjs';
 import { HARNESS_ACCESS_KEY_ID } from './lib/aws-proxy.mjs';
 import { shebangPython } from './lib/aws-contract.mjs';
+import { githubContract, newestGhes } from './lib/github-contract.mjs';
+import crypto from 'node:crypto';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -904,9 +906,7 @@ function exec(file, args) {
 }
 
 // The contract checks of the fake GitHub: requests and answers against
-// GitHub's OpenAPI description (lib/github-contract.mjs). Imported here so
-// this block stands on its own.
-import { githubContract, newestGhes } from './lib/github-contract.mjs';
+// GitHub's OpenAPI description (lib/github-contract.mjs).
 
 describe('fake GitHub: the OpenAPI contract of requests and answers', () => {
   const token = fakePat();
@@ -1129,8 +1129,6 @@ describe('fake GitHub: the OpenAPI contract of requests and answers', () => {
 // installation reaches, and their revocation. Every answer is also checked
 // against the OpenAPI description: no test here may leave an unexpected
 // violation.
-import crypto from 'node:crypto';
-import { signAppJwt, APP_PERMISSIONS } from './lib/github.mjs';
 
 describe('fake GitHub: GitHub Apps', () => {
   const pat = fakePat();
