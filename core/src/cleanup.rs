@@ -293,7 +293,9 @@ impl Cleanup {
             Undo::DescribeFound { arns, .. } | Undo::WaitStopped(arns) => Call::ecs(
                 (),
                 "DescribeTasks",
-                ecs::describe_tasks(&s.cluster, arns, matches!(undo, Undo::DescribeFound { .. })),
+                // With tags: they name the runner a stopped task ran (stop reads a
+                // crashed runner's log by it).
+                ecs::describe_tasks(&s.cluster, arns, true),
             ),
             Undo::DeleteRunner { id, name } => {
                 out.info(format!("Deleting runner {name} from GitHub"));

@@ -17,6 +17,9 @@ pub struct TaskDefinition {
     pub cpu_architecture: String,
     /// Seconds since the epoch.
     pub registered_at: Option<f64>,
+    /// Each container's `entryPoint` and `command` (empty when not set), by
+    /// container name.
+    pub commands: Vec<(String, Vec<String>, Vec<String>)>,
 }
 
 /// Where ECS sends a container's output (the awslogs log driver; ECS
@@ -30,6 +33,15 @@ pub struct AwsLogs {
 }
 
 impl TaskDefinition {
+    /// The entry point and command of `container` (empty when not set).
+    pub fn command_of(&self, container: &str) -> (&[String], &[String]) {
+        self.commands
+            .iter()
+            .find(|(c, _, _)| c == container)
+            .map(|(_, e, c)| (e.as_slice(), c.as_slice()))
+            .unwrap_or((&[], &[]))
+    }
+
     pub fn logs_of(&self, container: &str) -> Option<&AwsLogs> {
         self.logs
             .iter()
@@ -89,7 +101,30 @@ pub fn parse_task_definition(body: &str) -> Option<TaskDefinition> {
             .map(|r| str_of(r, "cpuArchitecture"))
             .unwrap_or_default(),
         registered_at: td.get("registeredAt").and_then(timestamp),
+        commands: containers
+            .iter()
+            .map(|c| {
+                (
+                    str_of(c, "name"),
+                    strings_of(c, "entryPoint"),
+                    strings_of(c, "command"),
+                )
+            })
+            .collect(),
     })
+}
+
+/// A list of strings; anything else is empty.
+fn strings_of(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A task as DescribeTasks or RunTask shows it.

@@ -30,6 +30,7 @@ use std::fmt;
 use crate::creds::Source;
 use crate::placeholders;
 use crate::protocol::Config;
+use crate::runner_image;
 use crate::settings::{
     AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration, RunContext,
     Scope, Settings,
@@ -56,6 +57,8 @@ pub const INPUT_NAMES: &[&str] = &[
     "log-group",
     "efs-id",
     "efs-path",
+    "efs-access-point",
+    "efs-iam",
     "ephemeral-storage",
     "command",
     "task-definition",
@@ -307,6 +310,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         && subnets == Lookup::None
         && task_spec.is_some()
         && !fargate_reported
+        && !placement.as_ref().is_some_and(taskdef::is_external)
     {
         p.report(
             "subnets",
@@ -347,7 +351,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
     if !p.problems.is_empty() {
         return Err(p.problems);
     }
-    Ok(Settings {
+    let settings = Settings {
         // Every `None` below has recorded a problem, so these defaults are
         // never used; they only spare an unwrap.
         mode: mode.unwrap_or(Mode::Start),
@@ -387,7 +391,80 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<InputProblem>> {
         endpoints,
         github_api_url,
         run,
-    })
+    };
+    let late = if starting {
+        per_runner_limits(&settings)
+    } else {
+        Vec::new()
+    };
+    if !late.is_empty() {
+        return Err(late);
+    }
+    Ok(settings)
+}
+
+/// What the inputs make for each runner, checked against the runner's and
+/// ECS's limits once the run is known (its id, attempt, job and repository
+/// are in the names and the placeholders' values): the runner names
+/// (64 characters), the tags after their placeholders are expanded (values
+/// up to 256), and RunTask's 8192-character overrides with room kept for
+/// the credential GitHub has not handed out yet.
+fn per_runner_limits(s: &Settings) -> Vec<InputProblem> {
+    let mut problems = Vec::new();
+    let longest = runner_image::longest_values(s);
+    let name_chars = longest.runner_name.chars().count();
+    if name_chars > runner_image::MAX_NAME_CHARS {
+        let extra = name_chars - s.name.chars().count();
+        problems.push(InputProblem::new(
+            "name",
+            format!(
+                "{} makes runner names of {name_chars} characters in this run (e.g. {}), and \
+                 GitHub's runner allows {}; use a name of at most {} characters",
+                show(&s.name),
+                longest.runner_name,
+                runner_image::MAX_NAME_CHARS,
+                runner_image::MAX_NAME_CHARS.saturating_sub(extra)
+            ),
+        ));
+    }
+    for (key, value) in &s.tags {
+        let expanded = placeholders::expand(value, &longest);
+        let chars = expanded.chars().count();
+        if chars > 256 {
+            problems.push(InputProblem::new(
+                "tags",
+                format!(
+                    "tag {}: its value is {chars} characters once its placeholders are \
+                     expanded in this run; ECS allows 256",
+                    show(key)
+                ),
+            ));
+        }
+    }
+    let (container, command) = match &s.task_spec {
+        Some(spec) => {
+            let stock = runner_image::is_stock_command(&[], &spec.command);
+            let command = (s.registration == Registration::Token && stock)
+                .then(runner_image::configure_then_run);
+            (taskdef::CONTAINER.to_string(), command)
+        }
+        // Checked again with the definition's container once it is read.
+        None => (s.container_name.clone().unwrap_or_default(), None),
+    };
+    let reserved = runner_image::reserved_overrides_chars(s, &container, command.as_deref());
+    if reserved > runner_image::MAX_OVERRIDES_CHARS {
+        problems.push(InputProblem::new(
+            "env",
+            format!(
+                "the runner container's overrides would reach {reserved} characters with the \
+                 runner's credential (up to {} kept for it); ECS RunTask allows {}: shorten \
+                 `env` (see the README's limits)",
+                runner_image::CREDENTIAL_RESERVE_CHARS,
+                runner_image::MAX_OVERRIDES_CHARS
+            ),
+        ));
+    }
+    problems
 }
 
 const MISSING_TOKEN: &str = "no token given (set `token` or its alias `github-token`). \
@@ -608,10 +685,14 @@ impl<'a> Parser<'a> {
             .map(str::to_string)
             .collect();
         for label in &labels {
-            if label.chars().count() > 100 {
+            if label.chars().count() > runner_image::MAX_LABEL_CHARS {
                 self.report(
                     "labels",
-                    format!("label {} is longer than 100 characters", show(label)),
+                    format!(
+                        "label {} is longer than {} characters (the runner's limit)",
+                        show(label),
+                        runner_image::MAX_LABEL_CHARS
+                    ),
                 );
             }
         }
@@ -825,6 +906,8 @@ impl<'a> Parser<'a> {
             "log-group",
             "efs-id",
             "efs-path",
+            "efs-access-point",
+            "efs-iam",
             "ephemeral-storage",
             "command",
         ];
@@ -1003,12 +1086,58 @@ impl<'a> Parser<'a> {
                 Some((id.to_string(), path.to_string()))
             }
             None => {
-                if !self.input("efs-path").is_empty() {
-                    self.report("efs-path", "applies only with `efs-id` (or EFS_ID)");
+                for name in ["efs-path", "efs-access-point", "efs-iam"] {
+                    if !self.input(name).is_empty() {
+                        self.report(name, "applies only with `efs-id` (or EFS_ID)");
+                    }
                 }
                 None
             }
         };
+        // An access point makes the mount writable for the runner (uid
+        // 1001) on a root-owned file system; ECS requires transit
+        // encryption with it (ECS developer guide, "Amazon EFS volumes").
+        let efs_access_point = match self.input("efs-access-point") {
+            "" => None,
+            ap => {
+                let ok = ap.strip_prefix("fsap-").is_some_and(|h| {
+                    (8..=40).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+                if !ok {
+                    self.report(
+                        "efs-access-point",
+                        format!(
+                            "{} is not an EFS access point id; use fsap- and 17 hex digits, e.g. \
+                             fsap-0123456789abcdef0",
+                            show(ap)
+                        ),
+                    );
+                }
+                Some(ap.to_string())
+            }
+        };
+        let efs_iam = efs.is_some() && !self.input("efs-iam").is_empty() && self.boolean("efs-iam");
+        let external =
+            |p: Option<&Placement>| matches!(p, Some(Placement::LaunchType(t)) if t == "EXTERNAL");
+        let on_external = external(placement) || external(fallback);
+        if on_external && efs.is_some() {
+            self.report(
+                "efs-id",
+                "EFS volumes do not work on ECS Anywhere (launch type EXTERNAL); mount the \
+                 file system on the external instance and use a task definition of your own \
+                 with a host volume",
+            );
+        }
+        if external(placement) && fallback.is_some_and(uses_fargate)
+            || external(fallback) && placement.is_some_and(uses_fargate)
+        {
+            self.report(
+                "capacity-fallback",
+                "with `image` the action registers one task definition, and ECS Anywhere \
+                 (EXTERNAL) tasks use the bridge network mode, which Fargate does not run: do not \
+                 mix EXTERNAL with FARGATE",
+            );
+        }
         let ephemeral_storage_gib = match self.input("ephemeral-storage") {
             "" => None,
             raw => match parse_uint(raw).filter(|n| (21..=200).contains(n)) {
@@ -1059,6 +1188,8 @@ impl<'a> Parser<'a> {
             task_role,
             log_group,
             efs,
+            efs_access_point,
+            efs_iam,
             ephemeral_storage_gib,
             command,
         })
@@ -1334,6 +1465,18 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let lower = key.to_ascii_lowercase();
+            if value.to_ascii_lowercase().starts_with("aws:") {
+                self.report(
+                    "tags",
+                    format!(
+                        "tag {}: the value {} starts with 'aws:', which AWS reserves for its own \
+                         tags, in keys and values alike",
+                        show(key),
+                        show(value)
+                    ),
+                );
+                continue;
+            }
             if lower.starts_with("aws:") || lower.starts_with("ecs-runner:") {
                 self.report(
                     "tags",
@@ -1391,6 +1534,19 @@ impl<'a> Parser<'a> {
                         "line {number}: {} is not a variable name; use letters, digits and \
                          '_', not starting with a digit",
                         show(key)
+                    ),
+                );
+            } else if key
+                .to_ascii_uppercase()
+                .starts_with(runner_image::INPUT_PREFIX)
+            {
+                self.report(
+                    "env",
+                    format!(
+                        "line {number}: {key} would be read by the runner as one of its own \
+                         arguments (it reads every {}* variable, in any case); the action sets \
+                         those it needs",
+                        runner_image::INPUT_PREFIX
                     ),
                 );
             } else if RESERVED_ENV.contains(&key) {
@@ -2581,11 +2737,167 @@ mod tests {
 
     #[test]
     fn label_length_limit() {
-        let long = "x".repeat(101);
+        // The runner's own limit (Validators.LabelsValidator), not 100.
+        let long = "x".repeat(257);
         let p = only(&[("labels", &format!("ok {long}"))], &[]);
         assert_eq!(p.input, "labels");
-        says(&p, &["longer than 100"]);
-        assert_eq!(ok(&[("labels", &"x".repeat(100))], &[]).labels.len(), 1);
+        says(&p, &["longer than 256"]);
+        assert_eq!(ok(&[("labels", &"x".repeat(256))], &[]).labels.len(), 1);
+    }
+
+    // ---- limits of the runner and ECS, per runner of this run ----
+
+    #[test]
+    fn runner_names_stay_within_the_runners_64_characters() {
+        // A 20-digit run id and a 3-digit attempt: 32 + 1 + 20 + 1 + 3 + 1 +
+        // 8 = 66 characters, over the runner's 64.
+        let long_run = [
+            ("GITHUB_RUN_ID", "12345678901234567890"),
+            ("GITHUB_RUN_ATTEMPT", "100"),
+        ];
+        let name = "n".repeat(32);
+        let p = only(&[("name", &name)], &long_run);
+        assert_eq!(p.input, "name");
+        says(&p, &["66 characters", "allows 64", "at most 30 characters"]);
+        assert!(ok(&[("name", &"n".repeat(30))], &long_run).name.len() == 30);
+        // A fleet's names are longer by -N.
+        let p = only(&[("name", &"n".repeat(30)), ("count", "10")], &long_run);
+        says(&p, &["67 characters", "-10"]);
+        // Only a start makes runners.
+        ok(&[("name", &name), ("mode", "stop")], &long_run);
+    }
+
+    #[test]
+    fn tag_values_are_checked_after_their_placeholders_expand() {
+        // 240 literal characters plus the repository (20) is over 256.
+        let value = format!("{}{{repository}}", "v".repeat(240));
+        let p = only(&[("tags", &format!("k={value}"))], &[]);
+        assert_eq!(p.input, "tags");
+        says(&p, &["'k'", "260 characters", "expanded", "256"]);
+        let value = format!("{}{{repository}}", "v".repeat(236));
+        assert_eq!(ok(&[("tags", &format!("k={value}"))], &[]).tags.len(), 1);
+    }
+
+    #[test]
+    fn tag_values_may_not_start_with_aws() {
+        for bad in ["team=aws:x", "team=AWS:prod", "team=Aws:"] {
+            let p = only(&[("tags", bad)], &[]);
+            assert_eq!(p.input, "tags");
+            says(&p, &["'team'", "reserves"]);
+        }
+        assert_eq!(ok(&[("tags", "team=my-aws:x")], &[]).tags.len(), 1);
+    }
+
+    #[test]
+    fn env_may_not_set_the_runners_arguments_in_any_case() {
+        for key in [
+            "actions_runner_input_jitconfig",
+            "Actions_Runner_Input_Url",
+            "ACTIONS_RUNNER_INPUT_TOKEN",
+            "ACTIONS_RUNNER_INPUT_DISABLEUPDATE",
+        ] {
+            let p = only(&[("env", &format!("{key}=x"))], &[]);
+            assert_eq!(p.input, "env");
+            says(&p, &[key, "ACTIONS_RUNNER_INPUT_"]);
+            assert!(!p.message.contains("=x"));
+        }
+        assert_eq!(
+            ok(&[("env", "ACTIONS_RUNNER_HOOK_JOB_STARTED=/x")], &[])
+                .env
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn env_must_leave_room_for_the_credential_in_the_overrides() {
+        // 8192 - 5000 for the JIT configuration leaves about 3,100.
+        let fits = format!("BIG={}", "x".repeat(2_900));
+        assert_eq!(ok(&[("env", &fits)], &[]).env.len(), 1);
+        let over = format!("BIG={}", "x".repeat(3_200));
+        let p = only(&[("env", &over)], &[]);
+        assert_eq!(p.input, "env");
+        says(&p, &["8192", "5000", "shorten"]);
+        // Placeholders count at their expanded length.
+        let expands = format!("BIG={}{}", "x".repeat(2_900), "{repository}".repeat(20));
+        says(&only(&[("env", &expands)], &[]), &["8192"]);
+        // The same env fits once no JIT configuration must come with it.
+        let stop = ok(&[("env", &over), ("mode", "stop")], &[]);
+        assert_eq!(stop.env.len(), 1);
+    }
+
+    #[test]
+    fn external_with_image_needs_no_subnets_and_no_efs_or_fargate() {
+        let s = ok(
+            &[
+                ("image", "img"),
+                ("launch-type", "EXTERNAL"),
+                ("subnets", ""),
+            ],
+            &[],
+        );
+        assert_eq!(crate::taskdef::network_mode(&s), "bridge");
+        let p = only(
+            &[
+                ("image", "img"),
+                ("launch-type", "EXTERNAL"),
+                ("efs-id", "fs-0123abcd"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "efs-id");
+        says(&p, &["ECS Anywhere"]);
+        let p = only(
+            &[
+                ("image", "img"),
+                ("launch-type", "EXTERNAL"),
+                ("capacity-fallback", "FARGATE"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "capacity-fallback");
+        says(&p, &["bridge", "FARGATE"]);
+        let s = ok(&[("image", "img"), ("launch-type", "EC2")], &[]);
+        assert_eq!(crate::taskdef::network_mode(&s), "awsvpc");
+    }
+
+    #[test]
+    fn efs_access_point_and_iam() {
+        let s = ok(
+            &[
+                ("image", "img"),
+                ("efs-id", "fs-0123abcd"),
+                ("efs-access-point", "fsap-0123456789abcdef0"),
+                ("efs-iam", "true"),
+            ],
+            &[],
+        );
+        let spec = s.task_spec.unwrap();
+        assert_eq!(
+            spec.efs_access_point.as_deref(),
+            Some("fsap-0123456789abcdef0")
+        );
+        assert!(spec.efs_iam);
+        let p = only(
+            &[
+                ("image", "img"),
+                ("efs-id", "fs-0123abcd"),
+                ("efs-access-point", "ap-1"),
+            ],
+            &[],
+        );
+        assert_eq!(p.input, "efs-access-point");
+        says(&p, &["'ap-1'", "fsap-"]);
+        for name in ["efs-access-point", "efs-iam"] {
+            let value = if name == "efs-iam" {
+                "true"
+            } else {
+                "fsap-0123456789abcdef0"
+            };
+            let p = only(&[("image", "img"), (name, value)], &[]);
+            assert_eq!(p.input, name);
+            says(&p, &["only with `efs-id`"]);
+        }
     }
 
     #[test]

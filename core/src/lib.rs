@@ -25,6 +25,7 @@ pub mod placeholders;
 pub mod protocol;
 pub mod reap;
 pub mod retry;
+pub mod runner_image;
 pub mod settings;
 pub mod sigv4;
 pub mod start;

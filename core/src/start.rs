@@ -36,6 +36,7 @@ use crate::names;
 use crate::outbox::Outbox;
 use crate::placeholders;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
+use crate::runner_image;
 use crate::settings::{Lookup, Placement, Registration, Settings};
 use crate::summary;
 use crate::taskdef;
@@ -56,7 +57,7 @@ const MAX_UNREADABLE_LOOKS: u32 = 5;
 const ONLINE_POLL_MS: u64 = 2_000;
 /// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
 /// RunTask).
-const MAX_OVERRIDES_CHARS: usize = 8192;
+const MAX_OVERRIDES_CHARS: usize = runner_image::MAX_OVERRIDES_CHARS;
 /// Up to this many runners, the log has a line per runner and task status
 /// change; above, a tally per change (the details are debug lines).
 const ITEMISED_UP_TO: usize = 10;
@@ -166,6 +167,9 @@ pub struct Start {
     stage: Stage,
     task_definition: Option<TaskDefinition>,
     container: String,
+    /// The runner container's command instead of its own, when the runner
+    /// needs another one (a registration token with the stock image).
+    command: Option<Vec<String>>,
     subnets: Vec<String>,
     security_groups: Vec<String>,
     /// The lookups by tag still reading pages.
@@ -230,7 +234,7 @@ impl Start {
             out,
             td_content,
             unreadable_looks: 0,
-            group_done: s.runner_group_name.is_none(),
+            group_done: !group_lookup_needed(&s),
             groups_seen: Vec::new(),
             ex: Exchange::new(random),
             label,
@@ -240,6 +244,7 @@ impl Start {
             stage: Stage::Preparing,
             task_definition: None,
             container: String::new(),
+            command: None,
             subnets: Vec::new(),
             security_groups: Vec::new(),
             subnets_done: false,
@@ -713,6 +718,34 @@ impl Start {
             }
         };
         self.container = chosen;
+        if self.s.registration == Registration::Token {
+            let (entry_point, command) = td.command_of(&self.container);
+            if runner_image::is_stock_command(entry_point, command) {
+                // The stock image's run.sh only runs a configured runner.
+                self.command = Some(runner_image::configure_then_run());
+                self.out.detail(format!(
+                    "Container {} runs the stock runner: it is started with config.sh, then run.sh",
+                    self.container
+                ));
+            } else {
+                self.out.info(format!(
+                    "Container {}'s command is not the stock /home/runner/run.sh: with registration: token it must configure the runner itself from RUNNER_URL, RUNNER_TOKEN, RUNNER_NAME, RUNNER_LABELS, RUNNER_WORKDIR and RUNNER_GROUP (or the ACTIONS_RUNNER_INPUT_* variables config.sh reads)",
+                    self.container
+                ));
+            }
+        }
+        let reserved = runner_image::reserved_overrides_chars(
+            &self.s,
+            &self.container,
+            self.command.as_deref(),
+        );
+        if reserved > runner_image::MAX_OVERRIDES_CHARS {
+            return self.fail(now, format!(
+                "Input 'env': the runner container's overrides would reach {reserved} characters with the runner's credential (up to {} kept for it); ECS RunTask allows {}. Shorten `env` (or the container's name).",
+                runner_image::CREDENTIAL_RESERVE_CHARS,
+                runner_image::MAX_OVERRIDES_CHARS
+            ));
+        }
         if td.network_mode == "awsvpc" && matches!(self.s.subnets, Lookup::None) {
             return self.fail(now, format!(
                 "Task definition {} uses the awsvpc network mode, which needs subnets: set the input `subnets` or `subnets-tag` (or ECS_SUBNETS).",
@@ -859,9 +892,20 @@ impl Start {
             return self.fail(now, "GitHub list runner groups: unreadable answer".into());
         };
         let wanted = self.s.runner_group_name.clone().unwrap_or_default();
-        if let Some((id, name)) = groups.iter().find(|(_, n)| n.eq_ignore_ascii_case(&wanted)) {
+        // Without a name, the group of id `runner_group` (config.sh takes
+        // a group by its name: registration: token).
+        let by_id = wanted.is_empty();
+        let id_wanted = self.s.runner_group;
+        if let Some((id, name)) = groups.iter().find(|(id, n)| {
+            if by_id {
+                *id == id_wanted
+            } else {
+                n.eq_ignore_ascii_case(&wanted)
+            }
+        }) {
             self.out.info(format!("Runner group {name} has id {id}"));
             self.s.runner_group = *id;
+            self.s.runner_group_name = Some(name.clone());
             self.group_done = true;
             return self.prepared(now);
         }
@@ -875,10 +919,15 @@ impl Start {
         } else {
             self.groups_seen.join(", ")
         };
+        let what = if by_id {
+            format!("of id {id_wanted}")
+        } else {
+            format!("named '{wanted}'")
+        };
         self.fail(
             now,
             format!(
-                "Input 'runner-group': the organization {} has no runner group named '{wanted}'; it has: {seen}.",
+                "Input 'runner-group': the organization {} has no runner group {what}; it has: {seen}.",
                 self.s.scope.display()
             ),
         );
@@ -931,7 +980,7 @@ impl Start {
         let l = &mut self.launches[i];
         l.github_runner = Some(id);
         l.runner_created = true;
-        l.credential_env = vec![("ACTIONS_RUNNER_INPUT_JITCONFIG".into(), config)];
+        l.credential_env = runner_image::jit_env(config);
         let line = format!(
             "Registered runner {} with GitHub (id {id}, labels {labels})",
             l.name
@@ -952,17 +1001,16 @@ impl Start {
             "Got a registration token from GitHub for runner {name} (valid one hour)"
         ));
         let labels = names::labels(&self.s, &self.label, &name);
-        let url = format!("{}/{}", self.s.run.server_url, self.s.scope.display());
+        // config.sh takes the group by name; none is the default group.
+        let group = self
+            .s
+            .runner_group_name
+            .clone()
+            .filter(|_| self.s.runner_group != crate::inputs::DEFAULT_RUNNER_GROUP);
+        let env = runner_image::token_env(&self.s, &name, &token, &labels, group.as_deref());
         let l = &mut self.launches[i];
         l.runner_created = true;
-        l.credential_env = vec![
-            ("RUNNER_TOKEN".into(), token),
-            ("RUNNER_URL".into(), url),
-            ("RUNNER_NAME".into(), name),
-            ("RUNNER_LABELS".into(), labels.join(",")),
-            ("RUNNER_WORKDIR".into(), self.s.workdir.clone()),
-            ("RUNNER_GROUP".into(), self.s.runner_group.to_string()),
-        ];
+        l.credential_env = env;
         self.tally_registered();
         self.run_task(now, i);
     }
@@ -1032,16 +1080,13 @@ impl Start {
         let s = &self.s;
         let l = &self.launches[i];
         let values = self.placeholder_values(i);
-        let environment: Vec<Value> = l
-            .credential_env
-            .iter()
-            .map(|(k, v)| json!({ "name": k, "value": v }))
-            .chain(
-                s.env
-                    .iter()
-                    .map(|(k, v)| json!({ "name": k, "value": placeholders::expand(v, &values) })),
-            )
-            .collect();
+        let overrides = runner_image::overrides(
+            &self.container,
+            &l.credential_env,
+            &s.env,
+            &values,
+            self.command.as_deref(),
+        );
         let mut body = json!({
             "cluster": s.cluster,
             "taskDefinition": match (&self.td_content, &self.task_definition) {
@@ -1053,7 +1098,7 @@ impl Start {
             "count": 1,
             "startedBy": names::started_by(s),
             "clientToken": names::client_token(s, &self.label, l.index, l.on_fallback),
-            "overrides": { "containerOverrides": [ { "name": self.container, "environment": environment } ] },
+            "overrides": overrides,
             "tags": names::task_tags(s, &l.name, &values)
                 .into_iter()
                 .map(|(k, v)| json!({ "key": k, "value": v }))
@@ -1095,7 +1140,7 @@ impl Start {
 
     fn run_task(&mut self, now: Millis, i: usize) {
         let body = self.run_task_body(i);
-        let overrides = body["overrides"].to_string().chars().count();
+        let overrides = runner_image::overrides_chars(&body["overrides"]);
         if overrides > MAX_OVERRIDES_CHARS {
             return self.fail(now, format!(
                 "The container overrides would be {overrides} characters; ECS allows {MAX_OVERRIDES_CHARS}. Shorten the input `env`."
@@ -2016,4 +2061,14 @@ fn stopped_for_capacity(t: &Task) -> bool {
     t.stop_code == "SpotInterruption"
         || capacity_text(&t.stopped_reason)
         || t.containers.iter().any(|c| capacity_text(&c.reason))
+}
+
+/// Whether the runner group must be looked up before registering: given by
+/// name (for its id), or, with a registration token, given by an id other
+/// than the default group's (config.sh takes the group's name).
+fn group_lookup_needed(s: &Settings) -> bool {
+    s.runner_group_name.is_some()
+        || (s.registration == Registration::Token
+            && s.runner_group != crate::inputs::DEFAULT_RUNNER_GROUP
+            && matches!(s.scope, crate::settings::Scope::Org { .. }))
 }

@@ -135,18 +135,50 @@ impl Stop {
         self.out.action(next)
     }
 
-    /// Tasks whose runner container had exited with an error of its own
-    /// (not the SIGTERM or SIGKILL a stop sends: 143, 137): look up where
-    /// it logged.
+    /// Tasks whose runner ended without taking a job: look up where it
+    /// logged. The stock image maps the listener's own failures (a bad JIT
+    /// configuration, a deprecated version, a session conflict) to exit
+    /// code 0 (actions/runner, run-helper.sh), so the exit code alone does
+    /// not tell: a task that ended by itself (not by a StopTask: stop code
+    /// other than UserInitiated) whose runner GitHub still had (an
+    /// ephemeral runner that ran its job is removed by GitHub) ended
+    /// without a job; so did one whose container exited with an error
+    /// other than the SIGTERM or SIGKILL of a stop (143, 137).
     fn read_crash_logs(&mut self, report: &Report) {
         for t in report.tasks.iter().filter(|t| t.last_status == "STOPPED") {
-            let crashed = t.containers.iter().find(|c| {
+            let errored = t.containers.iter().find(|c| {
                 c.exit_code
                     .is_some_and(|code| code != 0 && code != 137 && code != 143)
             });
+            let by_itself = !t.stop_code.is_empty() && t.stop_code != "UserInitiated";
+            let still_registered = t
+                .tag(crate::names::TAG_RUNNER_ID)
+                .is_some_and(|name| report.deleted.iter().any(|d| d == name));
+            let ended_without_job = by_itself && still_registered;
+            let runner = t
+                .containers
+                .iter()
+                .find(|c| self.s.container_name.as_ref() == Some(&c.name))
+                .or_else(|| {
+                    t.containers
+                        .iter()
+                        .find(|c| c.name == crate::taskdef::CONTAINER)
+                })
+                .or(t.containers.first());
+            let crashed = errored.or(runner.filter(|_| ended_without_job));
             let (Some(c), false) = (crashed, t.task_definition_arn.is_empty()) else {
                 continue;
             };
+            self.out.warning(format!(
+                "Task {} ended by itself ({}) and its runner {}: its log follows where it can be read",
+                t.id(),
+                t.ending(),
+                if still_registered {
+                    "had not taken a job (GitHub still had it registered)"
+                } else {
+                    "exited with an error"
+                }
+            ));
             self.crashed.push(Crashed {
                 task: t.clone(),
                 container: c.name.clone(),
@@ -169,7 +201,7 @@ impl Stop {
         if !ok {
             let err = crate::aws_error::parse(resp);
             c.note = Some(format!(
-                "Task {}'s runner exited with an error, but its task definition could not be read to find its log ({}: {}); `ecs:DescribeTaskDefinition` lets the step show it.",
+                "Task {}'s runner ended early, but its task definition could not be read to find its log ({}: {}); `ecs:DescribeTaskDefinition` lets the step show it.",
                 c.task.id(),
                 err.code,
                 err.message.trim_end_matches('.')
@@ -178,7 +210,7 @@ impl Stop {
         }
         let Some(logs) = td.as_ref().and_then(|td| td.logs_of(&c.container)) else {
             c.note = Some(format!(
-                "Task {}'s runner exited with an error; its container {} does not log to CloudWatch, so its output cannot be shown here.",
+                "Task {}'s runner ended early; its container {} does not log to CloudWatch, so its output cannot be shown here.",
                 c.task.id(),
                 c.container
             ));
@@ -202,7 +234,7 @@ impl Stop {
         } else {
             let err = crate::aws_error::parse(resp);
             c.note = Some(format!(
-                "Task {}'s runner exited with an error, but its log cannot be shown ({}: {}); `logs:GetLogEvents` on its log group lets the step show it.",
+                "Task {}'s runner ended early, but its log cannot be shown ({}: {}); `logs:GetLogEvents` on its log group lets the step show it.",
                 c.task.id(),
                 err.code,
                 err.message

@@ -57,6 +57,11 @@ pub struct TaskSpec {
     pub log_group: Option<String>,
     /// EFS file system id and where it is mounted.
     pub efs: Option<(String, String)>,
+    /// `efs-access-point`: mount through this access point (its POSIX user
+    /// and root directory make the volume writable for the runner).
+    pub efs_access_point: Option<String>,
+    /// `efs-iam`: mount with the task role's IAM authorization.
+    pub efs_iam: bool,
     pub ephemeral_storage_gib: Option<u32>,
     pub command: Vec<String>,
 }
@@ -96,6 +101,25 @@ pub fn fargate_sizes_words() -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Whether `p` places tasks on ECS Anywhere (launch type EXTERNAL), which
+/// has no awsvpc network mode (ECS developer guide, "External instances").
+pub fn is_external(p: &Placement) -> bool {
+    matches!(p, Placement::LaunchType(t) if t == "EXTERNAL")
+}
+
+/// `bridge` where a definition must run on ECS Anywhere, else `awsvpc`
+/// (Fargate's only mode, and on EC2 a task's own network interface).
+pub fn network_mode(s: &Settings) -> &'static str {
+    if std::iter::once(&s.placement)
+        .chain(s.capacity_fallback.iter())
+        .any(is_external)
+    {
+        "bridge"
+    } else {
+        "awsvpc"
+    }
 }
 
 /// The launch types a placement (and its fallback) needs the definition to
@@ -147,17 +171,22 @@ pub fn content(s: &Settings, spec: &TaskSpec) -> Value {
     }
     let mut body = json!({
         "family": s.task_definition,
-        "networkMode": "awsvpc",
+        "networkMode": network_mode(s),
         "requiresCompatibilities": compatibilities(s),
         "cpu": spec.cpu.to_string(),
         "memory": spec.memory.to_string(),
         "runtimePlatform": { "cpuArchitecture": spec.arch.ecs(), "operatingSystemFamily": "LINUX" },
     });
     if let Some((id, path)) = &spec.efs {
-        body["volumes"] = json!([{
-            "name": "efs",
-            "efsVolumeConfiguration": { "fileSystemId": id, "transitEncryption": "ENABLED" }
-        }]);
+        let mut efs = json!({ "fileSystemId": id, "transitEncryption": "ENABLED" });
+        if spec.efs_access_point.is_some() || spec.efs_iam {
+            let mut auth = json!({ "iam": if spec.efs_iam { "ENABLED" } else { "DISABLED" } });
+            if let Some(ap) = &spec.efs_access_point {
+                auth["accessPointId"] = json!(ap);
+            }
+            efs["authorizationConfig"] = auth;
+        }
+        body["volumes"] = json!([{ "name": "efs", "efsVolumeConfiguration": efs }]);
         container["mountPoints"] = json!([{ "sourceVolume": "efs", "containerPath": path }]);
     }
     if let Some(r) = &spec.execution_role {

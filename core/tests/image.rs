@@ -25,6 +25,8 @@ fn spec() -> TaskSpec {
         task_role: Some("ecs-runner-task".into()),
         log_group: Some("/ecs-runner".into()),
         efs: Some(("fs-0123abcd".into(), "/cache".into())),
+        efs_access_point: None,
+        efs_iam: false,
         ephemeral_storage_gib: Some(40),
         command: vec!["/home/runner/run.sh".into()],
     }
@@ -565,4 +567,51 @@ fn reap_dry_run_lists_the_old_revisions_and_changes_nothing() {
         "{}",
         o.summary()
     );
+}
+
+#[test]
+fn an_efs_access_point_and_iam_go_into_the_volume() {
+    let mut s = image_settings();
+    let mut spec = spec();
+    spec.efs_access_point = Some("fsap-0123456789abcdef0".into());
+    spec.efs_iam = true;
+    s.task_spec = Some(spec.clone());
+    let td = taskdef::content(&s, &spec);
+    assert_eq!(
+        td["volumes"][0]["efsVolumeConfiguration"],
+        json!({
+            "fileSystemId": "fs-0123abcd",
+            "transitEncryption": "ENABLED",
+            "authorizationConfig": {"accessPointId": "fsap-0123456789abcdef0", "iam": "ENABLED"}
+        })
+    );
+    // Without either, the volume is as before (the digest of existing
+    // definitions does not change).
+    let plain = taskdef::content(&image_settings(), &self::spec());
+    assert!(plain["volumes"][0]["efsVolumeConfiguration"]
+        .get("authorizationConfig")
+        .is_none());
+}
+
+#[test]
+fn on_ecs_anywhere_the_definition_is_bridge_mode_and_run_without_a_network_configuration() {
+    use ecs_runner_core::settings::{Lookup, Placement};
+    let mut s = image_settings();
+    s.placement = Placement::LaunchType("EXTERNAL".into());
+    s.subnets = Lookup::None;
+    s.security_groups = Lookup::None;
+    let mut spec = spec();
+    spec.efs = None;
+    spec.ephemeral_storage_gib = None;
+    s.task_spec = Some(spec);
+    let mut w = World::default();
+    w.queue(DESCRIBE_TD, not_found());
+    w.network_mode = "bridge";
+    let _ = run(s, &mut w);
+    let td = json_body(w.first(REGISTER));
+    assert_eq!(td["networkMode"], "bridge");
+    assert_eq!(td["requiresCompatibilities"], json!(["EXTERNAL"]));
+    let rt = json_body(w.first("ecs:RunTask"));
+    assert_eq!(rt["launchType"], "EXTERNAL");
+    assert!(rt.get("networkConfiguration").is_none());
 }

@@ -373,6 +373,8 @@ fn spec() -> TaskSpec {
         task_role: None,
         log_group: Some("/ecs-runner".into()),
         efs: None,
+        efs_access_point: None,
+        efs_iam: false,
         ephemeral_storage_gib: None,
         command: vec!["/home/runner/run.sh".into()],
     }

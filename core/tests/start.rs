@@ -797,20 +797,177 @@ fn debug_shows_requests_and_answers_with_secrets_redacted() {
 }
 
 #[test]
-fn overrides_over_8192_characters_fail_naming_env_and_delete_the_runner() {
+fn overrides_too_large_for_the_credential_fail_naming_env_before_registering() {
     let mut w = World::default();
     let mut s = settings();
-    s.env = (0..100)
-        .map(|i| (format!("VAR_{i}"), "x".repeat(100)))
+    // 3,400 characters of env: under 8192 alone, over it with the 5,000
+    // kept for a real JIT configuration.
+    s.env = (0..34)
+        .map(|i| (format!("VAR_{i}"), "x".repeat(80)))
         .collect();
     let o = start(s, &mut w);
     assert!(
-        o.failure().contains("`env`") && o.failure().contains("8192"),
+        o.failure().contains("Input 'env'") && o.failure().contains("8192"),
         "{}",
         o.failure()
     );
+    assert_eq!(w.count(JIT_OP), 0, "nothing registered");
+    assert_eq!(w.count("ecs:RunTask"), 0);
+}
+
+#[test]
+fn a_jit_configuration_beyond_the_reserve_still_fails_before_run_task_and_deletes_the_runner() {
+    let mut w = World::default();
+    let huge = "J".repeat(8_200);
+    w.queue(
+        JIT_OP,
+        Reply(
+            201,
+            json!({"runner": {"id": 42, "name": "gh-987654-1-0123abcd"}, "encoded_jit_config": huge}).to_string(),
+        ),
+    );
+    let o = start(settings(), &mut w);
+    assert!(o.failure().contains("8192"), "{}", o.failure());
     assert_eq!(w.count("ecs:RunTask"), 0);
     assert_eq!(w.count(DELETE_OP), 1);
+}
+
+/// The value of `key` in a RunTask's environment override.
+fn env_value(run_task: &Value, key: &str) -> Option<String> {
+    env_of(run_task)
+        .into_iter()
+        .find(|(n, _)| n == key)
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn token_mode_with_the_stock_command_configures_then_runs() {
+    let mut w = World::default();
+    w.command = vec!["/home/runner/run.sh"];
+    let mut s = settings();
+    s.registration = Registration::Token;
+    let o = start(s, &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let rt = json_body(w.first("ecs:RunTask"));
+    let command = &rt["overrides"]["containerOverrides"][0]["command"];
+    assert_eq!(command[0], "/bin/bash");
+    let script = command[2].as_str().unwrap();
+    assert!(
+        script.contains("./config.sh && ") && script.ends_with("exec ./run.sh"),
+        "{script}"
+    );
+    let get = |k: &str| env_value(&rt, k).unwrap_or_else(|| panic!("{k} missing"));
+    assert_eq!(
+        get("ACTIONS_RUNNER_INPUT_URL"),
+        "https://github.com/octo/app"
+    );
+    assert_eq!(get("ACTIONS_RUNNER_INPUT_TOKEN"), REG_TOKEN);
+    assert_eq!(get("ACTIONS_RUNNER_INPUT_NAME"), "gh-987654-1-0123abcd");
+    // config.sh adds self-hosted, Linux and X64 itself (and "linux" is
+    // the same label as "Linux" to GitHub).
+    assert_eq!(
+        get("ACTIONS_RUNNER_INPUT_LABELS"),
+        "ephemeral,gh,big,gh-987654-1-0123abcd"
+    );
+    assert_eq!(get("ACTIONS_RUNNER_INPUT_WORK"), "_workdir");
+    assert_eq!(get("ACTIONS_RUNNER_INPUT_EPHEMERAL"), "true");
+    assert_eq!(get("ACTIONS_RUNNER_INPUT_UNATTENDED"), "true");
+    // The default group: config.sh picks it when none is named.
+    assert_eq!(env_value(&rt, "ACTIONS_RUNNER_INPUT_RUNNERGROUP"), None);
+    assert_eq!(env_value(&rt, "ACTIONS_RUNNER_INPUT_NODEFAULTLABELS"), None);
+    assert_no_secret_in_logs(&o);
+}
+
+#[test]
+fn token_mode_without_default_labels_tells_config_sh() {
+    let mut w = World::default();
+    w.command = vec!["./run.sh"];
+    let mut s = settings();
+    s.registration = Registration::Token;
+    s.default_labels = false;
+    let o = start(s, &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let rt = json_body(w.first("ecs:RunTask"));
+    assert_eq!(
+        env_value(&rt, "ACTIONS_RUNNER_INPUT_NODEFAULTLABELS").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        env_value(&rt, "ACTIONS_RUNNER_INPUT_LABELS").as_deref(),
+        Some("gh,linux,big,gh-987654-1-0123abcd")
+    );
+}
+
+#[test]
+fn token_mode_with_a_custom_command_keeps_it_and_says_what_it_must_do() {
+    let mut w = World::default();
+    w.command = vec!["/entrypoint.sh", "--token-from-env"];
+    let mut s = settings();
+    s.registration = Registration::Token;
+    let o = start(s, &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let rt = json_body(w.first("ecs:RunTask"));
+    assert!(rt["overrides"]["containerOverrides"][0]
+        .get("command")
+        .is_none());
+    assert_eq!(env_value(&rt, "RUNNER_TOKEN").as_deref(), Some(REG_TOKEN));
+    assert!(o
+        .visible_logs()
+        .join("\n")
+        .contains("must configure the runner itself"));
+}
+
+#[test]
+fn jit_mode_never_overrides_the_command() {
+    let mut w = World::default();
+    w.command = vec!["/home/runner/run.sh"];
+    let o = start(settings(), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let rt = json_body(w.first("ecs:RunTask"));
+    assert!(rt["overrides"]["containerOverrides"][0]
+        .get("command")
+        .is_none());
+    assert!(env_value(&rt, "ACTIONS_RUNNER_INPUT_JITCONFIG").is_some());
+}
+
+#[test]
+fn token_mode_in_an_organization_names_the_group_by_its_name() {
+    use ecs_runner_core::settings::Scope;
+    let groups = "github:GET /orgs/octo/actions/runner-groups?per_page=100&page=1";
+    let mut w = World::default();
+    w.command = vec!["/home/runner/run.sh"];
+    w.queue(
+        groups,
+        Reply(
+            200,
+            json!({"total_count": 2, "runner_groups": [{"id": 1, "name": "Default"}, {"id": 5, "name": "ECS runners"}]}).to_string(),
+        ),
+    );
+    w.queue(
+        "github:POST /orgs/octo/actions/runners/registration-token",
+        Reply(
+            201,
+            json!({"token": REG_TOKEN, "expires_at": "2026-11-23T08:00:00Z"}).to_string(),
+        ),
+    );
+    let mut s = settings();
+    s.scope = Scope::Org { org: "octo".into() };
+    s.registration = Registration::Token;
+    s.runner_group = 5;
+    let o = start(s, &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    let rt = json_body(w.first("ecs:RunTask"));
+    assert_eq!(
+        env_value(&rt, "ACTIONS_RUNNER_INPUT_RUNNERGROUP").as_deref(),
+        Some("ECS runners")
+    );
+    assert_eq!(
+        env_value(&rt, "ACTIONS_RUNNER_INPUT_URL").as_deref(),
+        Some("https://github.com/octo")
+    );
+    let ops = w.ops();
+    let at = |name: &str| ops.iter().position(|o| o == name).unwrap();
+    assert!(at(groups) < at("github:POST /orgs/octo/actions/runners/registration-token"));
 }
 
 #[test]

@@ -445,3 +445,77 @@ fn a_task_whose_runner_had_crashed_shows_the_runners_last_log_lines() {
         0
     );
 }
+
+/// A task whose runner container ended by itself with exit code 0, as the
+/// stock image's run-helper.sh reports the listener's own failures.
+fn ended_with_zero() -> Value {
+    let mut t = ours("STOPPED", "STOPPED");
+    t["taskDefinitionArn"] = json!("arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4");
+    t["stopCode"] = json!("EssentialContainerExited");
+    t["stoppedReason"] = json!("Essential container in task exited");
+    t["containers"] = json!([{"name": "runner", "lastStatus": "STOPPED", "exitCode": 0}]);
+    t
+}
+
+fn logging_definition() -> Reply {
+    Reply::ok(json!({"taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/gh:4",
+        "containerDefinitions": [{"name": "runner", "image": "x", "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": "/runners", "awslogs-region": "us-west-2", "awslogs-stream-prefix": "ci"}}}]
+    }}))
+}
+
+#[test]
+fn a_runner_that_ended_with_exit_code_0_without_a_job_is_judged_by_github_and_its_log_shown() {
+    let mut w = World::default();
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ended_with_zero()], "failures": []})),
+    );
+    // GitHub still has the runner: it never took its job.
+    w.queue(
+        BY_NAME,
+        Reply(
+            200,
+            json!({"total_count": 1, "runners": [runner_json(RUNNER, 42, "offline", false)]})
+                .to_string(),
+        ),
+    );
+    w.queue("ecs:DescribeTaskDefinition", logging_definition());
+    w.queue(
+        "logs:GetLogEvents",
+        Reply::ok(json!({"events": [{"timestamp": 1, "message": "An error occurred: Runner version v2.300.0 is deprecated and cannot receive messages."}]})),
+    );
+    let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(w.count(DELETE), 1);
+    let logs = o.visible_logs().join("\n");
+    assert!(logs.contains("had not taken a job"), "{logs}");
+    assert!(
+        logs.contains("is deprecated and cannot receive messages"),
+        "{logs}"
+    );
+    assert!(o.summary().contains("the last 1 lines"), "{}", o.summary());
+}
+
+#[test]
+fn a_runner_that_ran_its_job_and_ended_with_0_shows_no_log() {
+    let mut w = World::default();
+    w.queue(
+        "ecs:DescribeTasks",
+        Reply::ok(json!({"tasks": [ended_with_zero()], "failures": []})),
+    );
+    // GitHub removed the ephemeral runner after its job.
+    w.queue(
+        BY_NAME,
+        Reply(200, json!({"total_count": 0, "runners": []}).to_string()),
+    );
+    let o = run(stop_settings(Some(TASK_ARN), Some(RUNNER)), &mut w);
+    assert!(o.done(), "{:?}", o.last);
+    assert_eq!(
+        w.count("logs:GetLogEvents") + w.count("ecs:DescribeTaskDefinition"),
+        0
+    );
+    assert!(!o.visible_logs().join("\n").contains("had not taken a job"));
+}

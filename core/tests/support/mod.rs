@@ -192,6 +192,8 @@ pub struct World {
     /// How often DescribeTasks has shown each task.
     looks: HashMap<String, usize>,
     pub containers: Vec<&'static str>,
+    /// The containers' `command` in the task definition (none when empty).
+    pub command: Vec<&'static str>,
     pub network_mode: &'static str,
     pub requests: Vec<HttpRequest>,
     /// The answer to each request, in the same order.
@@ -230,6 +232,7 @@ impl Default for World {
             per_task: HashMap::new(),
             looks: HashMap::new(),
             containers: vec!["runner"],
+            command: Vec::new(),
             network_mode: "awsvpc",
             requests: Vec::new(),
             responses: Vec::new(),
@@ -375,7 +378,13 @@ impl World {
             "ecs:DescribeTaskDefinition" => Reply::ok(json!({"taskDefinition": {
                 "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/gh-runner:3",
                 "networkMode": self.network_mode,
-                "containerDefinitions": self.containers.iter().map(|c| json!({"name": c, "image": "ghcr.io/actions/actions-runner"})).collect::<Vec<_>>(),
+                "containerDefinitions": self.containers.iter().map(|c| {
+                    let mut d = json!({"name": c, "image": "ghcr.io/actions/actions-runner"});
+                    if !self.command.is_empty() {
+                        d["command"] = json!(self.command);
+                    }
+                    d
+                }).collect::<Vec<_>>(),
             }})),
             "ec2:DescribeSubnets" => Reply(200, "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-0aaa1111</subnetId></item><item><subnetId>subnet-0bbb2222</subnetId></item></subnetSet></DescribeSubnetsResponse>".into()),
             "ec2:DescribeSecurityGroups" => Reply(200, "<DescribeSecurityGroupsResponse><securityGroupInfo><item><groupId>sg-0ccc3333</groupId></item></securityGroupInfo></DescribeSecurityGroupsResponse>".into()),
