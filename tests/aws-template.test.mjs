@@ -89,7 +89,7 @@ test("the launching role trusts GitHub's OIDC tokens for one repository, with or
 test('the task definition runs the stock runner image on Fargate, logging to the log group', () => {
   const { resolve } = resolver(template, README_WORLD);
   const td = resolve(template.Resources.TaskDefinition.Properties);
-  assert.equal(td.Family, 'gh-runner');
+  assert.equal(td.Family, 'github-ecs-runner', "the action's default name, so its default task-definition");
   assert.equal(td.NetworkMode, 'awsvpc');
   assert.deepEqual(td.RequiresCompatibilities, ['FARGATE']);
   assert.equal(td.ExecutionRoleArn, 'arn:aws:iam::123456789012:role/ecs-runner-execution');

@@ -41,6 +41,16 @@
 // iam:PassRole (real IAM also requires it for RunTask and
 // RegisterTaskDefinition with roles); their runs succeed without them, which
 // those tests assert, so a moto that starts checking them is noticed.
+//
+// And what moto leaves out is checked offline (lib/iam-eval.mjs): every
+// request of every case is also held against the policy in force when it was
+// sent, WITH its Conditions and Resources (the README's and the template's,
+// narrowed to this file's names, the case's action removed), as real IAM
+// would evaluate it. After each case the two must agree: a request moto
+// refused with AccessDenied is denied offline too, and one moto let through
+// is allowed offline, except, in the cases that remove ecs:TagResource or
+// iam:PassRole, the authorizations of that action, which moto cannot see:
+// those cases assert that real IAM denies them.
 
 import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,13 +59,19 @@ import { startFakeGitHub } from './lib/github.mjs';
 import { World, fakePat, startInputs, REGION, REPOSITORY, ORG } from './lib/world.mjs';
 import { annotations, assertNoSecrets, describeRun } from './lib/action.mjs';
 import { readTemplate, readmeLauncherPolicy, resolver, launcherPolicies } from './lib/template.mjs';
+import { launcherPoliciesFor, actionCalls } from './lib/iam-eval.mjs';
 import { assertSucceeded, assertFailed, assertRunnersCleanedUp, errorText } from './lib/checks.mjs';
 
 /** moto's account (every moto ARN has it). */
 const ACCOUNT = '123456789012';
 /** The README's example account and region, which its policy's ARNs carry. */
 const README_WORLD = { account: '123456789012', region: 'us-west-2' };
-/** The names the README's policy (and the template's defaults) use; the seeded world has them. */
+/**
+ * The names of the seeded world: the README's, but for the family (the
+ * README's policy names the default `name`, github-ecs-runner). moto enforces
+ * the policy with every Resource widened to "*", so the names do not matter
+ * there; the offline evaluation narrows the policies to these.
+ */
 const CLUSTER = 'runners';
 const FAMILY = 'gh-runner';
 const LOG_GROUP = '/ecs-runner';
@@ -82,6 +98,14 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
   let readmePolicy;
   /** What moto enforces of it: {policy, dropped, widened}, see `enforceable`. */
   let enforced;
+  /**
+   * The launcher policies as real IAM evaluates them (lib/iam-eval.mjs): the
+   * README's and the template's, narrowed to this file's names,
+   * [{name, policy}].
+   */
+  let narrowed;
+  /** The action whose authorizations the case expects real IAM, and not moto, to deny (the 'unchecked' cases). */
+  let unseenExpected = null;
   /** The EC2 instance behind the container instance, and its private IP (bridge mode's ipaddr). */
   let instance;
   /** The services whose calls moto verified the signature of and answered 2xx. */
@@ -93,6 +117,15 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
   before(async () => {
     readmePolicy = readmePolicyFor({ account: ACCOUNT, region: REGION });
     enforced = enforceable(readmePolicy);
+    narrowed = launcherPoliciesFor({
+      Account: ACCOUNT,
+      Region: REGION,
+      Cluster: CLUSTER,
+      Family: FAMILY,
+      ExecutionRole: EXECUTION_ROLE.split('/').pop(),
+      TaskRole: TASK_ROLE.split('/').pop(),
+      LogGroup: LOG_GROUP,
+    });
     pat = fakePat();
     moto = await startMoto({ region: REGION, authFreeCalls: FREE_CALLS });
     try {
@@ -114,11 +147,47 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
     gh.clear();
     moto.proxy.clear();
     moto.proxy.clearViolations();
+    world.iamReset();
+    world.useIamPolicies(narrowed);
+    unseenExpected = null;
     await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
     await stopEveryLiveTask();
     await removeOurRevisions();
   });
-  afterEach(() => world.assertContracts());
+  afterEach(async () => {
+    world.assertContracts();
+    const { disagreements } = await offlineVerdicts();
+    assert.deepEqual(disagreements, [], 'moto and real IAM (evaluated offline, lib/iam-eval.mjs) disagree');
+  });
+
+  /**
+   * This case's requests held against real IAM (the policies in force when
+   * each was sent): `unseen`, the denied authorizations of requests moto
+   * let through (what moto cannot check), and `disagreements`, one line each:
+   * a request moto refused with AccessDenied that real IAM allows, or an
+   * unseen denial the case does not expect (`unseenExpected`).
+   */
+  async function offlineVerdicts() {
+    const verdicts = await world.iamVerdicts();
+    const unseen = [];
+    const disagreements = [];
+    for (const call of actionCalls(world.iamCalls)) {
+      const denied = verdicts.filter((v) => v.call === call && !v.allowed);
+      const refused = call.status === 403 && /AccessDenied/.test(call.response ?? '');
+      const what = `${call.service}:${call.operation}`;
+      if (refused && denied.length === 0) {
+        disagreements.push(`moto refused ${what} with AccessDenied, real IAM allows it under ${call.iamPolicies.map((p) => p.name).join(' and ')}`);
+      }
+      if (refused) continue;
+      for (const v of denied) {
+        unseen.push(v);
+        if (v.authorization.action !== unseenExpected) {
+          disagreements.push(`moto let ${what} through, real IAM denies it: ${v.policy}: ${v.authorization.action} on ${v.authorization.resource} (${v.authorization.because}): ${v.why}`);
+        }
+      }
+    }
+    return { unseen, disagreements: [...new Set(disagreements)] };
+  }
 
   /**
    * Everything the tests need, made with moto's free calls (unchecked, fake
@@ -395,10 +464,10 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
     assert.deepEqual(actionsOf(enforced.policy), actionsOf(readmePolicy), 'every action of the README is still in the policy moto enforces');
     assert.deepEqual(enforced.dropped.map((d) => d.key).sort(), ['ecs:CreateAction', 'ecs:cluster', 'ecs:cluster', 'iam:PassedToService'].sort());
     for (const d of enforced.dropped) {
-      t.diagnostic(`dropped, moto does not evaluate it (takes it as met), so it is NOT checked here: statement ${d.sid}, Condition ${d.operator} ${d.key} = ${JSON.stringify(d.value)}`);
+      t.diagnostic(`dropped, moto does not evaluate it (takes it as met), so moto does NOT check it (the offline evaluation does): statement ${d.sid}, Condition ${d.operator} ${d.key} = ${JSON.stringify(d.value)}`);
     }
     for (const w of enforced.widened) {
-      t.diagnostic(`widened to "*" (moto checks every action against "*", which no ARN matches), so the resource is NOT checked here: statement ${w.sid}, Resource ${JSON.stringify(w.resource)}`);
+      t.diagnostic(`widened to "*" (moto checks every action against "*", which no ARN matches), so moto does NOT check the resource (the offline evaluation does): statement ${w.sid}, Resource ${JSON.stringify(w.resource)}`);
     }
     t.diagnostic(`enforced: ${actionsOf(enforced.policy).length} actions in ${enforced.policy.Statement.length} statements`);
   });
@@ -577,13 +646,17 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
   /** `run` as the launcher with the policy minus the case's action. */
   async function withoutIt(run) {
     await putPolicy(LAUNCHER, without(enforced.policy, removing));
+    world.useIamPolicies(narrowed.map(({ name, policy }) => ({ name: `${name} without ${removing}`, policy: without(policy, removing) })));
     moto.proxy.requests.length = 0;
     const { result } = await run();
     return result;
   }
 
   /** The launcher gets the whole policy again (a scene before the run under test). */
-  const wholePolicy = () => putPolicy(LAUNCHER, enforced.policy);
+  const wholePolicy = async () => {
+    await putPolicy(LAUNCHER, enforced.policy);
+    world.useIamPolicies(narrowed);
+  };
 
   /**
    * A Fargate memory size for cpu 1024 (2048-8192) other than the last one
@@ -691,7 +764,7 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
   for (const c of REMOVALS) {
     const expect = c.expect ?? 'refused';
     const title = {
-      unchecked: `without ${c.action}, ${c.mode}: moto does not check it, the run succeeds (not observable here)`,
+      unchecked: `without ${c.action}, ${c.mode}: moto does not check it and the run succeeds; real IAM (offline) denies it`,
       log: `without ${c.action}, ${c.mode}: the step fails for the task's reason, one line names ${c.action}`,
       'stop-log': `without ${c.action}, ${c.mode}: a line names ${c.action}, the task and runner are removed`,
       refused: `without ${c.action}, ${c.mode}: the step fails naming ${c.action} and its fix, nothing left behind`,
@@ -700,12 +773,17 @@ describe('signatures and IAM, enforced by moto: the README policy, then each act
       const name = `without ${c.action} (${c.mode})`;
       cases.push(name);
       removing = c.action;
+      if (expect === 'unchecked') unseenExpected = c.action;
       const result = await c.run();
       assertSignedAsLauncher(result);
       if (expect === 'unchecked') {
         assertSucceeded(result);
         assert.deepEqual(callsOf(c.action), [], `${c.action} is not a call the action makes`);
-        note(t, name, 'not observable in moto: the run succeeds without it (moto checks only the action a call is named for)');
+        // What moto cannot see, real IAM refuses: the calls that need the action.
+        const { unseen } = await offlineVerdicts();
+        const needing = [...new Set(unseen.filter((v) => v.authorization.action === c.action).map((v) => `${v.call.operation} (${v.authorization.because})`))];
+        assert.ok(needing.length > 0, `real IAM does not deny ${c.action} for any request either\n${describeRun(result)}`);
+        note(t, name, `not observable in moto (it checks only the action a call is named for): the run succeeds without it; real IAM (offline) denies ${c.action} for ${needing.join(', ')}`);
         return;
       }
       const refused = callsOf(c.action).filter((x) => x.status === 403);
@@ -748,8 +826,8 @@ const RUNNER_LOG_LINE = 'Failed to connect: iam.test.mjs runner log line';
 
 /**
  * The README's policy with its example account and region replaced by
- * `account` and `region` in every ARN (names are the README's, which the
- * seeded world uses).
+ * `account` and `region` in every ARN (names are the README's: moto widens
+ * every Resource, so they do not matter to it).
  */
 function readmePolicyFor({ account, region }) {
   const fill = (value) => {

@@ -21,7 +21,7 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useWorld, startInputs, REGION, REPOSITORY } from './lib/world.mjs';
+import { useWorld, startInputs, REGION, REPOSITORY, IAM_NAMES } from './lib/world.mjs';
 import { annotations, describeRun } from './lib/action.mjs';
 import {
   assertSucceeded,
@@ -47,7 +47,16 @@ const HOUR = 3600;
 
 describe('runners from an image', () => {
   let world;
-  useWorld((w) => (world = w));
+  // The launcher policies (held against every request, lib/world.mjs),
+  // narrowed to this file's family, roles and log group.
+  useWorld((w) => (world = w), {
+    iam: {
+      Family: [FAMILY, ...IAM_NAMES.Family],
+      ExecutionRole: EXECUTION_ROLE.split('/').pop(),
+      TaskRole: TASK_ROLE.split('/').pop(),
+      LogGroup: LOG_GROUP,
+    },
+  });
 
   /** A Fargate start from IMAGE in the seeded network; `extra` adds or overrides. */
   const imageInputs = (extra = {}) =>
@@ -303,6 +312,7 @@ describe('runners from an image', () => {
   });
 
   test("a user's own ARM64 task definition labels its runners ARM64", async () => {
+    world.iamNames({ Family: 'gh-runner-arm' });
     await world.moto.ecs('RegisterTaskDefinition', {
       family: 'gh-runner-arm',
       networkMode: 'awsvpc',
@@ -608,6 +618,7 @@ describe('runners from an image', () => {
 
   test("the runner never comes online (wait-for-registration): the tail of a user's own awslogs definition", async () => {
     // A task definition of the user's, logging with its own prefix `runner`.
+    world.iamNames({ Family: 'gh-runner-logs', LogGroup: '/ecs/gh-runner' });
     await world.moto.ecs('RegisterTaskDefinition', {
       family: 'gh-runner-logs',
       networkMode: 'awsvpc',

@@ -75,6 +75,10 @@ describe('start fails', () => {
   });
 
   test('unknown cluster: exit 1 naming the cluster; the registered runner is deleted', async () => {
+    // A policy narrowed to the missing cluster (say, one deleted since), so
+    // real IAM lets the RunTask reach ECS, which does not know the cluster;
+    // narrowed to another cluster, real AWS would answer AccessDenied.
+    world.iamNames({ Cluster: 'no-such-cluster' });
     const result = await world.run({ inputs: inputs({ cluster: 'no-such-cluster' }) });
     assertFailed(result);
     const errors = errorText(annotations(result));

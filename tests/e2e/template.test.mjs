@@ -14,7 +14,10 @@
 //   which passes them on (nothing else in moto changes);
 // - it ignores ManagedPolicyArns and SecurityGroupEgress, and checks no IAM
 //   policy: the launching role's policy is compared with the README's here
-//   and in tests/aws-template.test.mjs, not exercised.
+//   and in tests/aws-template.test.mjs, and every request of the action is
+//   held against it offline (lib/iam-eval.mjs, after each test): the
+//   template's and the README's launcher policies, narrowed to this stack's
+//   names, must allow each one.
 
 import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,11 +50,19 @@ describe('the CloudFormation template, deployed into moto', () => {
   // definition and the security group that useWorld's fresh world would seed.
   before(async () => {
     patchedMoto = useMotoWithCfnTaskDefinitions();
-    world = await startWorld();
+    world = await startWorld({
+      iam: {
+        Cluster: NAMES.ClusterName,
+        Family: NAMES.TaskDefinitionFamily,
+        ExecutionRole: NAMES.ExecutionRoleName,
+        TaskRole: NAMES.TaskRoleName,
+        LogGroup: NAMES.LogGroupName,
+      },
+    });
   });
-  // The API contract checks useWorld runs after each test (lib/world.mjs),
-  // where the harness has them.
-  afterEach(() => world?.assertContracts?.());
+  // The checks useWorld runs after each test (lib/world.mjs): the API
+  // contracts, and IAM for this stack's names.
+  afterEach(() => world?.assertAfterTest());
   after(async () => {
     await world?.close();
     patchedMoto?.dispose();
@@ -60,6 +71,7 @@ describe('the CloudFormation template, deployed into moto', () => {
   beforeEach(async () => {
     world.gh.clear();
     world.moto.proxy.clearViolations?.();
+    world.iamReset();
     await world.moto.reset();
     await world.moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
     network = await createNetwork();

@@ -78,6 +78,13 @@ export class AwsProxy {
     this.rewriters = [];
     /** Test hooks: (call) => milliseconds to hold the call back | undefined. */
     this.delays = [];
+    /** Test hooks: (call) => the JSON body to send moto instead | undefined (see `forwardAs`). */
+    this.requestEdits = [];
+    /**
+     * Watchers of every call as it is recorded (`onRecord`): kept by
+     * `clear()`, and they see calls a test later drops from `requests`.
+     */
+    this.watchers = [];
     this.server = http.createServer((req, res) => this.#handle(req, res));
   }
 
@@ -115,6 +122,20 @@ export class AwsProxy {
     this.interceptors.length = 0;
     this.rewriters.length = 0;
     this.delays.length = 0;
+    this.requestEdits.length = 0;
+  }
+
+  /**
+   * `watch(call)` is called with each call as it is recorded (before it goes
+   * on; the record's status and response are filled in later). For whoever
+   * needs every call whatever a test does to `requests` (world.mjs's IAM
+   * check). Returns a function that stops watching.
+   */
+  onRecord(watch) {
+    this.watchers.push(watch);
+    return () => {
+      this.watchers = this.watchers.filter((w) => w !== watch);
+    };
   }
 
   /** Answer matching calls in moto's place. `match(call)` gets the recorded call. */
@@ -152,6 +173,18 @@ export class AwsProxy {
 
   rewrite(match, edit) {
     this.rewriters.push((call, body) => (match(call) ? edit(body, call) : undefined));
+  }
+
+  /**
+   * Send moto another JSON body than the action sent, for matching ECS or
+   * CloudWatch Logs calls: `edit(body, call)` gets a copy of the sent body
+   * and returns the one to forward. For a request real AWS accepts and moto
+   * cannot serve (moto.mjs says which). The record keeps what the action
+   * sent (`body`) and adds what went on (`forwardedBody`). Only for a moto
+   * that checks no signature: the signature no longer matches the body.
+   */
+  forwardAs(match, edit) {
+    this.requestEdits.push((call) => (match(call) ? edit(structuredClone(call.body), call) : undefined));
   }
 
   /**
@@ -201,6 +234,7 @@ export class AwsProxy {
     const call = record(req, raw, this.credentials);
     call.at = arrived;
     this.requests.push(call);
+    for (const watch of this.watchers) watch(call);
     res.once('finish', () => {
       call.doneAt = Date.now();
     });
@@ -222,9 +256,18 @@ export class AwsProxy {
       }
     }
 
+    let forwarded = raw;
+    if (JSON_SERVICES.has(call.service)) {
+      for (const hook of this.requestEdits) {
+        const body = hook(call);
+        if (body === undefined) continue;
+        call.forwardedBody = body;
+        forwarded = Buffer.from(JSON.stringify(body));
+      }
+    }
     let upstream;
     try {
-      upstream = await forward(this.upstream, req, raw);
+      upstream = await forward(this.upstream, req, forwarded);
     } catch (error) {
       call.status = 502;
       res.writeHead(502, { 'content-type': 'text/plain' });

@@ -52,7 +52,11 @@
 //   - launchType not in EC2|FARGATE|EXTERNAL -> 400 InvalidParameterException.
 //   - awsvpc without networkConfiguration -> 400 InvalidParameterException
 //     "Network Configuration must be provided when networkMode 'awsvpc' is
-//     specified."; an empty subnets list -> 500.
+//     specified."; an empty subnets list -> 500; an awsvpcConfiguration
+//     without securityGroups -> 500 (real ECS then uses the VPC's default
+//     security group; `securityGroups: []` works), so a test of a start
+//     with subnets but no security groups has the proxy add that
+//     (aws-proxy.mjs `forwardAs`).
 //   - One ENI is created in subnets[0] with all securityGroups (unknown sg ids
 //     are accepted); a subnet of a CreateVpc VPC needs ModifyVpcAttribute
 //     EnableDnsHostnames=true first, else 500.
