@@ -445,7 +445,7 @@ fn per_runner_limits(s: &Settings) -> Vec<InputProblem> {
         Some(spec) => {
             let stock = runner_image::is_stock_command(&[], &spec.command);
             let command = (s.registration == Registration::Token && stock)
-                .then(runner_image::configure_then_run);
+                .then(|| runner_image::configure_then_run(s.default_labels));
             (taskdef::CONTAINER.to_string(), command)
         }
         // Checked again with the definition's container once it is read.

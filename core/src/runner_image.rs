@@ -60,9 +60,17 @@ pub const CREDENTIAL_RESERVE_CHARS: usize = 5_000;
 pub const CONFIGURE_THEN_RUN: &str =
     "cd /home/runner && ./config.sh && unset ${!ACTIONS_RUNNER_INPUT_@} && exec ./run.sh";
 
-/// The container command that [`CONFIGURE_THEN_RUN`] replaces.
-pub fn configure_then_run() -> Vec<String> {
-    vec!["/bin/bash".into(), "-c".into(), CONFIGURE_THEN_RUN.into()]
+/// The container command that configures, then runs, the stock runner.
+/// Without the default labels config.sh needs `--no-default-labels` as an
+/// argument: that flag's name has dashes (Constants.cs), so no
+/// `ACTIONS_RUNNER_INPUT_*` variable a shell passes on can carry it.
+pub fn configure_then_run(default_labels: bool) -> Vec<String> {
+    let script = if default_labels {
+        CONFIGURE_THEN_RUN.to_string()
+    } else {
+        CONFIGURE_THEN_RUN.replace("./config.sh ", "./config.sh --no-default-labels ")
+    };
+    vec!["/bin/bash".into(), "-c".into(), script]
 }
 
 /// Whether a container with this entry point and command starts the stock
@@ -115,9 +123,6 @@ pub fn token_env(
     ];
     if let Some(g) = group {
         env.push(("ACTIONS_RUNNER_INPUT_RUNNERGROUP".into(), g.into()));
-    }
-    if !s.default_labels {
-        env.push(("ACTIONS_RUNNER_INPUT_NODEFAULTLABELS".into(), "true".into()));
     }
     env.extend([
         ("RUNNER_TOKEN".into(), token.into()),
@@ -238,6 +243,9 @@ mod tests {
         assert!(config < unset && unset < run);
         // A failed configuration must not run the runner.
         assert!(script.contains("./config.sh && "));
-        assert_eq!(configure_then_run()[0], "/bin/bash");
+        assert_eq!(configure_then_run(true)[0], "/bin/bash");
+        assert_eq!(configure_then_run(true)[2], CONFIGURE_THEN_RUN);
+        assert!(configure_then_run(false)[2]
+            .starts_with("cd /home/runner && ./config.sh --no-default-labels && "));
     }
 }

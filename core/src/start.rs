@@ -722,7 +722,7 @@ impl Start {
             let (entry_point, command) = td.command_of(&self.container);
             if runner_image::is_stock_command(entry_point, command) {
                 // The stock image's run.sh only runs a configured runner.
-                self.command = Some(runner_image::configure_then_run());
+                self.command = Some(runner_image::configure_then_run(self.s.default_labels));
                 self.out.detail(format!(
                     "Container {} runs the stock runner: it is started with config.sh, then run.sh",
                     self.container

@@ -888,10 +888,17 @@ fn token_mode_without_default_labels_tells_config_sh() {
     let o = start(s, &mut w);
     assert!(o.done(), "{:?}", o.last);
     let rt = json_body(w.first("ecs:RunTask"));
-    assert_eq!(
-        env_value(&rt, "ACTIONS_RUNNER_INPUT_NODEFAULTLABELS").as_deref(),
-        Some("true")
+    // The flag's name has dashes (no-default-labels): no variable of a
+    // shell carries it, so it goes to config.sh as an argument.
+    let script = rt["overrides"]["containerOverrides"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        script.contains("./config.sh --no-default-labels && "),
+        "{script}"
     );
+    assert_eq!(env_value(&rt, "ACTIONS_RUNNER_INPUT_NODEFAULTLABELS"), None);
     assert_eq!(
         env_value(&rt, "ACTIONS_RUNNER_INPUT_LABELS").as_deref(),
         Some("gh,linux,big,gh-987654-1-0123abcd")
