@@ -887,7 +887,8 @@ export class FakeGitHub {
     }
     const runner = this.#createRunner(scope, body.name, body.labels, body.runner_group_id);
     runner.workFolder = body.work_folder ?? '_work';
-    const encoded = jitConfig();
+    const group = scope.startsWith('repo:') ? { name: 'Default' } : this.runnerGroups.find((g) => g.id === body.runner_group_id);
+    const encoded = jitConfig({ id: runner.id, name: runner.name, poolId: body.runner_group_id, poolName: group.name, workFolder: runner.workFolder });
     this.issued.push({ kind: 'jit', value: encoded, runnerId: runner.id, scope });
     return [201, { runner: this.#view(runner), encoded_jit_config: encoded }];
   }
@@ -1115,7 +1116,59 @@ function installationToken() {
   return t;
 }
 
-/** Base64 like the real one (which encodes a JSON document with keys). */
-function jitConfig() {
-  return crypto.randomBytes(240).toString('base64');
+/**
+ * An `encoded_jit_config` of the real shape (what the runner decodes in
+ * actions/runner src/Runner.Listener/Runner.cs): base64 of a JSON map from
+ * file name to the file's content in base64, for the runner's root:
+ *   .runner                 RunnerSettings (ConfigurationStore.cs), camelCase:
+ *                           agentId, agentName, poolId, poolName, serverUrl,
+ *                           workFolder, ephemeral, useV2Flow, serverUrlV2 (a JIT
+ *                           runner's has no gitHubUrl: RunnerSettings.IsHostedServer
+ *                           says so)
+ *   .credentials            CredentialData: scheme OAuth, data {clientId,
+ *                           authorizationUrl, requireFipsCryptography}
+ *   .credentials_rsaparams  RSAParametersSerializable: d, dp, dq, exponent,
+ *                           inverseQ, modulus, p, q, each base64 of a real
+ *                           RSA-2048 key's big-endian integer
+ * About 4 KB in all, like the real ones (it counts against RunTask's 8192
+ * characters of overrides). The labels are not in it (GitHub keeps them
+ * with the runner), as in the real one. One key serves every config of this
+ * process (made on first use): a key per runner would cost ~50 ms each.
+ */
+export function jitConfig({ id, name, poolId, poolName, workFolder }) {
+  const tenant = crypto.randomBytes(37).toString('base64url');
+  const serverUrl = `https://pipelinesghubeus${1 + crypto.randomInt(25)}.actions.githubusercontent.com/${tenant}/`;
+  const runnerFile = {
+    agentId: id,
+    agentName: name,
+    poolId,
+    poolName,
+    serverUrl,
+    workFolder,
+    ephemeral: true,
+    useV2Flow: true,
+    serverUrlV2: 'https://broker.actions.githubusercontent.com/',
+  };
+  const credentials = {
+    scheme: 'OAuth',
+    data: { clientId: crypto.randomUUID(), authorizationUrl: `${serverUrl}_apis/oauth2/token`, requireFipsCryptography: 'True' },
+  };
+  const files = {
+    '.runner': Buffer.from(JSON.stringify(runnerFile)).toString('base64'),
+    '.credentials': Buffer.from(JSON.stringify(credentials)).toString('base64'),
+    '.credentials_rsaparams': Buffer.from(JSON.stringify(runnerRsaParams())).toString('base64'),
+  };
+  return Buffer.from(JSON.stringify(files)).toString('base64');
+}
+
+let rsaParams = null;
+
+/** RSAParametersSerializable of one RSA-2048 key: its numbers in base64 (not base64url). */
+function runnerRsaParams() {
+  if (!rsaParams) {
+    const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    const b64 = (v) => Buffer.from(v, 'base64url').toString('base64');
+    rsaParams = { d: b64(jwk.d), dp: b64(jwk.dp), dq: b64(jwk.dq), exponent: b64(jwk.e), inverseQ: b64(jwk.qi), modulus: b64(jwk.n), p: b64(jwk.p), q: b64(jwk.q) };
+  }
+  return rsaParams;
 }
