@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::ecs::{self, Task};
+use crate::aws::ecs::{self, Task};
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{failure_message, Call, Exchange};
 use crate::github;
 use crate::names;
-use crate::outbox::Outbox;
 use crate::protocol::{HttpResponse, Millis, Next};
 use crate::settings::Settings;
 

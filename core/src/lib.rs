@@ -7,31 +7,41 @@
 //! [`Machine::step`] with an [`protocol::Event`] and the current time,
 //! performs the [`protocol::Next`] it gets back, and reports the result as the
 //! next event. See `protocol.rs` for the exact contract.
+//!
+//! The parts, top down (each uses only what is below it):
+//! - The boundary: `wasm.rs` (the JavaScript binding, wasm32 only) and
+//!   `protocol.rs` (what crosses it: events, requests, answers, actions).
+//! - `machine.rs`: the [`Machine`] the shell drives: checks the inputs,
+//!   runs what the mode needs first (`machine/`: AWS credentials from
+//!   their source, a GitHub App's installation token), then the mode.
+//! - The modes: `start/`, `stop.rs`, `reap.rs`, with `cleanup.rs` (removing
+//!   what a start launched) and `summary.rs` (the job summary).
+//! - `inputs/`: the raw inputs and environment, checked, into the
+//!   `settings.rs` every machine works from; beside them `names.rs` (the
+//!   names and tags ecs-runner gives), `placeholders.rs` (`{runner_name}`
+//!   and the like) and `runner_image.rs` (the stock runner image's contract).
+//! - `exchange/`: the calls: queued, addressed, signed, sent within
+//!   per-service bounds, retried; and the [`exchange::outbox::Outbox`] of
+//!   log lines and secrets.
+//! - The wire formats, one folder per service: `aws/` (ECS, EC2, CloudWatch
+//!   Logs, AWS errors, the task definition the action registers) and
+//!   `github/` (the runner endpoints).
 
-pub mod app;
-pub mod aws_error;
+pub mod aws;
 pub mod cleanup;
-pub mod creds;
-pub mod ec2;
-pub mod ecs;
 pub mod exchange;
 pub mod github;
 pub mod inputs;
-pub mod logs;
 pub mod machine;
 pub mod names;
-pub mod outbox;
 pub mod placeholders;
 pub mod protocol;
 pub mod reap;
-pub mod retry;
 pub mod runner_image;
 pub mod settings;
-pub mod sigv4;
 pub mod start;
 pub mod stop;
 pub mod summary;
-pub mod taskdef;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

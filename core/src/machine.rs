@@ -3,16 +3,24 @@
 //! token), runs the start, stop or reap machine the `mode` asks for, keeps
 //! temporary AWS credentials fresh while it runs, and revokes the App's
 //! token before it reports the end.
+//!
+//! What runs before the mode (and, for AWS credentials, again while it
+//! runs) is in `machine/`: `creds.rs` (AWS credentials from their source)
+//! and `app.rs` (a GitHub App's installation token). They use the exchange
+//! and the wire formats below, never a mode.
 
-use crate::app::{self, App};
-use crate::creds::{self, Provider, Source};
+use crate::exchange::outbox::Outbox;
 use crate::inputs;
-use crate::outbox::Outbox;
 use crate::protocol::{Action, Config, Event, Millis, Next};
 use crate::reap::Reap;
 use crate::settings::{AwsCredentials, Mode, Settings};
 use crate::start::Start;
 use crate::stop::Stop;
+use app::App;
+use creds::{Provider, Source};
+
+pub mod app;
+pub mod creds;
 
 enum Inner {
     /// Bad input or environment: the first step fails, nothing is sent.

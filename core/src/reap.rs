@@ -12,17 +12,17 @@
 //! the run cannot be read (an organization runner, or a token without
 //! Actions: read) such a runner is kept, unless `max-age` is 0.
 
+use crate::aws::ecs::{self, Task};
+use crate::aws::taskdef;
 use crate::cleanup::{Cleanup, Undo, DESCRIBE_MAX};
-use crate::ecs::{self, Task};
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{self, failure_message, Call, Exchange};
 use crate::github::{self, Runner, WorkflowRun};
 use crate::names;
-use crate::outbox::Outbox;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::settings::Scope;
 use crate::settings::Settings;
 use crate::summary;
-use crate::taskdef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {

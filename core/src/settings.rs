@@ -126,7 +126,7 @@ pub struct Settings {
     /// `image` and its companions: the task definition the action registers
     /// (family `task_definition`, which is `name`); None with a
     /// `task-definition` of the user's.
-    pub task_spec: Option<crate::taskdef::TaskSpec>,
+    pub task_spec: Option<crate::aws::taskdef::TaskSpec>,
     pub platform_version: Option<String>,
     pub subnets: Lookup,
     pub security_groups: Lookup,
@@ -160,7 +160,7 @@ pub struct Settings {
     /// The AWS credentials: from the environment at once, else filled in
     /// from `credential_source` before the mode's machine starts.
     pub credentials: AwsCredentials,
-    pub credential_source: crate::creds::Source,
+    pub credential_source: crate::machine::creds::Source,
     pub endpoints: Endpoints,
     /// `GITHUB_API_URL` without trailing slash, default `https://api.github.com`.
     pub github_api_url: String,

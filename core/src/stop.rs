@@ -4,11 +4,11 @@
 //! finds this workflow run's tasks by `startedBy` and tags, and this run's
 //! runners by name. Idempotent: what is already gone is a success.
 
+use crate::aws::ecs::{self, Task};
+use crate::aws::logs;
 use crate::cleanup::{Cleanup, Report, Undo, DESCRIBE_MAX};
-use crate::ecs::{self, Task};
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{self, Call, Exchange};
-use crate::logs;
-use crate::outbox::Outbox;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::settings::Settings;
 use crate::summary;
@@ -162,7 +162,7 @@ impl Stop {
                 .or_else(|| {
                     t.containers
                         .iter()
-                        .find(|c| c.name == crate::taskdef::CONTAINER)
+                        .find(|c| c.name == crate::aws::taskdef::CONTAINER)
                 })
                 .or(t.containers.first());
             let crashed = errored.or(runner.filter(|_| ended_without_job));
@@ -199,7 +199,7 @@ impl Stop {
         let td = ecs::parse_task_definition(&resp.body).filter(|_| ok);
         let c = &mut self.crashed[i];
         if !ok {
-            let err = crate::aws_error::parse(resp);
+            let err = crate::aws::error::parse(resp);
             c.note = Some(format!(
                 "Task {}'s runner ended early, but its task definition could not be read to find its log ({}: {}); `ecs:DescribeTaskDefinition` lets the step show it.",
                 c.task.id(),
@@ -232,7 +232,7 @@ impl Stop {
                 _ => c.note = Some(format!("Task {}'s runner log has no lines.", c.task.id())),
             }
         } else {
-            let err = crate::aws_error::parse(resp);
+            let err = crate::aws::error::parse(resp);
             c.note = Some(format!(
                 "Task {}'s runner ended early, but its log cannot be shown ({}: {}); `logs:GetLogEvents` on its log group lets the step show it.",
                 c.task.id(),

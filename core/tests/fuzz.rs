@@ -14,14 +14,13 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use ecs_runner_core::exchange::Service;
+use ecs_runner_core::aws::{ec2, ecs, error as aws_error, logs, taskdef};
+use ecs_runner_core::exchange::{self, retry, Service};
 use ecs_runner_core::inputs::{self, INPUT_NAMES};
+use ecs_runner_core::machine::creds;
 use ecs_runner_core::protocol::{Config, Event, HttpResponse, Next};
 use ecs_runner_core::settings::Scope;
-use ecs_runner_core::{
-    aws_error, creds, ec2, ecs, exchange, github, logs, names, placeholders, retry, taskdef,
-    Machine,
-};
+use ecs_runner_core::{github, names, placeholders, Machine};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Map, Value};
@@ -464,7 +463,7 @@ proptest! {
         prop_assert!(!err.code.is_empty());
         prop_assert!(err.message.chars().count() <= 1000, "{} characters", err.message.chars().count());
         let _ = err.to_string();
-        let _ = ecs_runner_core::retry::verdict(Service::Ecs, &resp, now);
+        let _ = ecs_runner_core::exchange::retry::verdict(Service::Ecs, &resp, now);
         for (service, op) in [("ecs", "RunTask"), ("ecs", "DescribeTaskDefinition"), ("ec2", "DescribeSubnets"), ("logs", "GetLogEvents")] {
             let _ = aws_error::advice(service, op, &err);
         }

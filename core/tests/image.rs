@@ -4,10 +4,10 @@
 
 mod support;
 
+use ecs_runner_core::aws::taskdef::{self, Arch, TaskSpec};
 use ecs_runner_core::reap::Reap;
 use ecs_runner_core::settings::{Mode, Settings};
 use ecs_runner_core::start::Start;
-use ecs_runner_core::taskdef::{self, Arch, TaskSpec};
 use serde_json::{json, Value};
 use support::*;
 

@@ -31,13 +31,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
+use ecs_runner_core::aws::taskdef::{Arch, TaskSpec};
+use ecs_runner_core::exchange::retry::MAX_ATTEMPTS;
 use ecs_runner_core::protocol::{Event, HttpRequest, HttpResponse, Millis, Next};
 use ecs_runner_core::reap::Reap;
-use ecs_runner_core::retry::MAX_ATTEMPTS;
 use ecs_runner_core::settings::{Lookup, Mode, Placement, Registration, Settings};
 use ecs_runner_core::start::Start;
 use ecs_runner_core::stop::Stop;
-use ecs_runner_core::taskdef::{Arch, TaskSpec};
 use ecs_runner_core::Machine;
 use serde_json::{json, Value};
 use support::*;
@@ -1052,7 +1052,7 @@ fn judge(sc: &Scenario, clean: &Run, target: &Target, run: &Run, world: &World) 
                 if !handed_tasks.contains(t) && !stopped.contains(t) && !ends_itself && !excused {
                     wrong.push(format!(
                         "task {} left running",
-                        ecs_runner_core::ecs::task_id(t)
+                        ecs_runner_core::aws::ecs::task_id(t)
                     ));
                 }
             }

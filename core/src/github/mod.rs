@@ -1,5 +1,9 @@
-//! GitHub REST calls for self-hosted runners (docs.github.com, "REST API
-//! endpoints for self-hosted runners") and what their errors mean.
+//! The GitHub wire format: REST calls for self-hosted runners
+//! (docs.github.com, "REST API endpoints for self-hosted runners"), runner
+//! groups and workflow runs, and what their errors mean.
+//!
+//! May use: `protocol` (the answer as the shell gives it) and `settings`
+//! (the scope). Nothing here sends, waits or knows a machine.
 
 use serde_json::{json, Value};
 
@@ -47,7 +51,7 @@ pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
     format!(
         "{}/actions/runners?name={}",
         scope.api_prefix(),
-        crate::ec2::form_encode(name)
+        crate::aws::ec2::form_encode(name)
     )
 }
 

@@ -21,25 +21,29 @@
 //! 4. The IP of each RUNNING task: from its ENI, or through
 //!    DescribeContainerInstances and DescribeInstances.
 //! 5. With `wait-for-registration`, GitHub until every runner is online.
+//!
+//! May use: `cleanup` and `summary` beside it, the exchange, the wire
+//! formats (`aws/`, `github/`), `settings`, `names`, `placeholders` and
+//! `runner_image`. Not the top-level machine or another mode.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::aws::ec2;
+use crate::aws::ecs::{self, Task, TaskDefinition};
+use crate::aws::logs;
+use crate::aws::taskdef;
 use crate::cleanup::{Cleanup, Report, Undo, DESCRIBE_MAX};
-use crate::ec2;
-use crate::ecs::{self, Task, TaskDefinition};
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{self, failure_message, Call, Exchange, Unfinished};
 use crate::github;
-use crate::logs;
 use crate::names;
-use crate::outbox::Outbox;
 use crate::placeholders;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
 use crate::runner_image;
 use crate::settings::{Lookup, Placement, Registration, Settings};
 use crate::summary;
-use crate::taskdef;
 
 /// ECS may not list a task it just started for a short while (RunTask is
 /// eventually consistent; ECS API reference, DescribeTasks).
@@ -1768,7 +1772,7 @@ impl Start {
             }
             return;
         }
-        let err = crate::aws_error::parse(resp);
+        let err = crate::aws::error::parse(resp);
         l.log_note = Some(match err.code.as_str() {
             "AccessDeniedException" | "AccessDenied" => format!(
                 "The runner's log cannot be shown: the credentials may not call logs:GetLogEvents on log group {}. Allow `logs:GetLogEvents` on arn:aws:logs:{region}:*:log-group:{}:* to see the runner's output here.",
@@ -1977,7 +1981,7 @@ impl Start {
 /// revision (ECS answers ClientException "Unable to describe task
 /// definition.").
 fn family_missing(resp: &HttpResponse) -> bool {
-    let err = crate::aws_error::parse(resp);
+    let err = crate::aws::error::parse(resp);
     err.code == "ClientException"
         && err
             .message
@@ -2049,8 +2053,8 @@ fn capacity_error(resp: &HttpResponse) -> bool {
     if resp.status == 0 {
         return false;
     }
-    let err = crate::aws_error::parse(resp);
-    let class = crate::aws_error::THROTTLING_CODES.contains(&err.code.as_str())
+    let err = crate::aws::error::parse(resp);
+    let class = crate::aws::error::THROTTLING_CODES.contains(&err.code.as_str())
         || err.code == "ServerException";
     class && (capacity_text(&err.message) || err.message.to_ascii_lowercase().contains("capacity"))
 }

@@ -11,9 +11,9 @@
 //! STS API reference, AssumeRoleWithWebIdentity; GitHub docs, "About
 //! security hardening with OpenID Connect" (ACTIONS_ID_TOKEN_REQUEST_URL).
 
-use crate::ec2::{form_encode, xml};
+use crate::aws::ec2::{form_encode, xml};
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{Call, Exchange};
-use crate::outbox::Outbox;
 use crate::protocol::{HttpResponse, Millis, Next};
 use crate::settings::{AwsCredentials, Settings};
 
@@ -478,7 +478,7 @@ pub fn failure_message(operation: &str, url: &str, resp: &HttpResponse) -> Strin
             resp.error.as_deref().unwrap_or("no answer")
         );
     }
-    let err = crate::aws_error::parse(resp);
+    let err = crate::aws::error::parse(resp);
     // A body without an error code gets code `HTTP{status}`: said once.
     let code = if err.code.starts_with("HTTP") {
         String::new()

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::ecs::AwsLogs;
+use crate::aws::ecs::AwsLogs;
 
 /// How many lines of the runner's log a failure shows.
 pub const TAIL_LINES: u32 = 50;

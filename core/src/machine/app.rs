@@ -10,8 +10,8 @@
 
 use serde_json::{json, Value};
 
+use crate::exchange::outbox::Outbox;
 use crate::exchange::{Call, Exchange};
-use crate::outbox::Outbox;
 use crate::protocol::{HttpResponse, Millis, Next};
 use crate::settings::{Scope, Settings};
 

@@ -21,7 +21,7 @@
 //! stretched by a small deterministic generator, so a test that gives the
 //! same bytes sees the same delays.
 
-use crate::aws_error;
+use crate::aws::error as aws_error;
 use crate::exchange::Service;
 use crate::protocol::{HttpResponse, Millis};
 

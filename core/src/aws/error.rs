@@ -24,7 +24,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::ec2::xml;
+use crate::aws::ec2::xml;
 use crate::protocol::HttpResponse;
 
 /// The code of an [`AwsError`] for a request that got no HTTP answer.
@@ -357,8 +357,8 @@ fn excerpt(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::exchange::retry::{verdict, Verdict};
     use crate::exchange::Service;
-    use crate::retry::{verdict, Verdict};
 
     /// What the exchange would retry (retry.rs classifies AWS answers).
     fn retryable(r: &HttpResponse) -> bool {

@@ -1,14 +1,24 @@
 //! The calls to AWS and GitHub: addressed, signed, sent concurrently within
-//! per-service bounds, retried on transient failures ([`crate::retry`]).
+//! per-service bounds, retried on transient failures ([`retry`]).
+//!
+//! This folder: the [`Exchange`] itself (here), `retry.rs` (when and how
+//! long to wait before trying again), `sigv4.rs` (AWS Signature Version 4)
+//! and `outbox.rs` (the log lines and secrets a machine hands the shell).
+//!
+//! May use: the wire formats (`aws/`, `github/`), `settings` and
+//! `protocol`. Never a mode or the top-level machine.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::aws_error;
-use crate::outbox::Outbox;
+use crate::aws::error as aws_error;
 use crate::protocol::{HttpRequest, HttpResponse, Millis, Next};
-use crate::retry::{self, Jitter};
 use crate::settings::Settings;
-use crate::sigv4;
+use outbox::Outbox;
+use retry::Jitter;
+
+pub mod outbox;
+pub mod retry;
+pub mod sigv4;
 
 pub const USER_AGENT: &str = concat!("ecs-runner/", env!("CARGO_PKG_VERSION"));
 /// GitHub REST API version we were written against (docs.github.com,
@@ -208,7 +218,7 @@ pub const GITHUB_POSTS_PER_MINUTE: usize = 80;
 const MINUTE_MS: Millis = 60_000;
 
 /// The calls of one machine: many at once, each retried on its own after a
-/// transient failure (see [`crate::retry`]), within per-service bounds. The
+/// transient failure (see [`retry`]), within per-service bounds. The
 /// machine submits calls, then asks [`Exchange::transmit`] for the requests
 /// that may go out now and [`Exchange::wake_at`] for when to look again;
 /// [`Exchange::receive`] turns answers into final results. Each attempt is
@@ -573,7 +583,7 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
             format!("{}/", s.endpoints.ecs)
         }
         Service::Ec2 => {
-            headers.insert("content-type".into(), crate::ec2::CONTENT_TYPE.into());
+            headers.insert("content-type".into(), crate::aws::ec2::CONTENT_TYPE.into());
             format!("{}/", s.endpoints.ec2)
         }
         Service::Logs => {
@@ -631,7 +641,7 @@ pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> 
             crate::github::error_message_as(call.operation, &s.scope, resp, s.app.is_some())
         }
         Service::Ecs | Service::Ec2 | Service::Logs => aws_message(call, resp, s),
-        Service::Plain => crate::creds::failure_message(call.operation, &call.path, resp),
+        Service::Plain => crate::machine::creds::failure_message(call.operation, &call.path, resp),
     }
 }
 

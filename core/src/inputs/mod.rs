@@ -23,11 +23,16 @@
 //! - Subnet and security group ids repeated in a list are kept once;
 //!   repeated capacity providers, tag keys and `env` keys are errors (ECS
 //!   rejects the first two, and for the last one value would silently win).
+//!
+//! May use: `settings` (what it builds), `placeholders`, `runner_image`
+//! and the task definition's rules (`aws::taskdef`). Nothing here
+//! sends anything or knows a machine.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::creds::Source;
+use crate::aws::taskdef::{self, Arch, TaskSpec};
+use crate::machine::creds::Source;
 use crate::placeholders;
 use crate::protocol::Config;
 use crate::runner_image;
@@ -35,7 +40,6 @@ use crate::settings::{
     AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration, RunContext,
     Scope, Settings,
 };
-use crate::taskdef::{self, Arch, TaskSpec};
 
 /// Every input of action.yaml, in its order. The shell reads each with
 /// `core.getInput(name)` and passes them all in `Config::inputs`.
@@ -1967,7 +1971,10 @@ impl<'a> Parser<'a> {
         {
             self.report(
                 "AWS_ACCESS_KEY_ID",
-                format!("no AWS credentials found; tried {}", crate::creds::TRIED),
+                format!(
+                    "no AWS credentials found; tried {}",
+                    crate::machine::creds::TRIED
+                ),
             );
             return (empty, Source::Environment);
         }
@@ -2393,7 +2400,7 @@ mod tests {
     /// `(input name, default)` for each input of action.yaml, in file order;
     /// enough YAML for the file's own simple layout.
     fn yaml_inputs() -> Vec<(String, Option<String>)> {
-        let yaml = include_str!("../../action.yaml");
+        let yaml = include_str!("../../../action.yaml");
         let mut section = "";
         let mut inputs: Vec<(String, Option<String>)> = Vec::new();
         for line in yaml.lines() {
@@ -2415,7 +2422,7 @@ mod tests {
     fn action_yaml_declares_exactly_the_input_names_in_order() {
         let names: Vec<String> = yaml_inputs().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, INPUT_NAMES);
-        let yaml = include_str!("../../action.yaml");
+        let yaml = include_str!("../../../action.yaml");
         assert!(
             !yaml.contains("required: true"),
             "token has an alias, nothing is required"
@@ -2457,7 +2464,7 @@ mod tests {
 
     #[test]
     fn action_yaml_outputs_and_runtime() {
-        let yaml = include_str!("../../action.yaml");
+        let yaml = include_str!("../../../action.yaml");
         let after = yaml
             .split("\noutputs:\n")
             .nth(1)
@@ -2836,7 +2843,7 @@ mod tests {
             ],
             &[],
         );
-        assert_eq!(crate::taskdef::network_mode(&s), "bridge");
+        assert_eq!(crate::aws::taskdef::network_mode(&s), "bridge");
         let p = only(
             &[
                 ("image", "img"),
@@ -2858,7 +2865,7 @@ mod tests {
         assert_eq!(p.input, "capacity-fallback");
         says(&p, &["bridge", "FARGATE"]);
         let s = ok(&[("image", "img"), ("launch-type", "EC2")], &[]);
-        assert_eq!(crate::taskdef::network_mode(&s), "awsvpc");
+        assert_eq!(crate::aws::taskdef::network_mode(&s), "awsvpc");
     }
 
     #[test]
@@ -3797,7 +3804,7 @@ mod tests {
 
     #[test]
     fn the_credential_chain_follows_the_sdks_order() {
-        use crate::creds::Source;
+        use crate::machine::creds::Source;
         let no_keys = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
         let with = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
             no_keys
