@@ -9,15 +9,16 @@
 //! and `app.rs` (a GitHub App's installation token). They use the exchange
 //! and the wire formats below, never a mode.
 
+use crate::aws::creds::Fetched;
 use crate::exchange::outbox::Outbox;
 use crate::inputs;
 use crate::protocol::{Action, Config, Event, Millis, Next};
 use crate::reap::Reap;
-use crate::settings::{AwsCredentials, Mode, Settings};
+use crate::settings::{AwsCredentials, Mode, Settings, Source};
 use crate::start::Start;
 use crate::stop::Stop;
 use app::App;
-use creds::{Provider, Source};
+use creds::Provider;
 
 pub mod app;
 pub mod creds;
@@ -369,7 +370,7 @@ impl Machine {
 enum Got {
     Pending(Next),
     Failed(String),
-    Aws(creds::Fetched),
+    Aws(Fetched),
     /// The App's installation token (empty: no App).
     Token(String),
 }

@@ -1,5 +1,7 @@
-//! The validated settings every machine works from. `inputs.rs` builds them
+//! The validated settings every machine works from. `inputs/` builds them
 //! from the raw inputs and environment, or reports every problem at once.
+//!
+//! Uses nothing else of the core: every part above may name these types.
 
 /// What the step is asked to do (`mode` input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +67,111 @@ pub enum Lookup {
     Tag { key: String, value: String },
 }
 
+/// Where the credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (already in the
+    /// settings).
+    Environment,
+    /// `role-to-assume`: GitHub's OIDC token, then STS.
+    GitHubOidc {
+        role_arn: String,
+        session_name: String,
+        duration_s: u32,
+        audience: String,
+        request_url: String,
+        request_token: String,
+    },
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN` (EKS), then STS.
+    WebIdentityFile {
+        role_arn: String,
+        session_name: String,
+        token_file: String,
+    },
+    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (against 169.254.170.2) or
+    /// `..._FULL_URI`, with the authorization token or its file.
+    Container {
+        url: String,
+        token: Option<String>,
+        token_file: Option<String>,
+    },
+    /// EC2 instance metadata, IMDSv2.
+    Imds { endpoint: String },
+}
+
+impl Source {
+    /// For the log line.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Environment => "the environment (AWS_ACCESS_KEY_ID)".into(),
+            Source::GitHubOidc { role_arn, .. } => {
+                format!("role {role_arn}, assumed with GitHub's OIDC token")
+            }
+            Source::WebIdentityFile {
+                role_arn,
+                token_file,
+                ..
+            } => {
+                format!("role {role_arn}, assumed with the web identity token in {token_file}")
+            }
+            Source::Container { url, .. } => format!("the ECS container credentials at {url}"),
+            Source::Imds { endpoint } => {
+                format!("the EC2 instance metadata at {endpoint} (IMDSv2)")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X64,
+    Arm64,
+}
+
+impl Arch {
+    /// The runner label GitHub uses (`RUNNER_ARCH`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Arch::X64 => "X64",
+            Arch::Arm64 => "ARM64",
+        }
+    }
+    /// `runtimePlatform.cpuArchitecture`.
+    pub fn ecs(self) -> &'static str {
+        match self {
+            Arch::X64 => "X86_64",
+            Arch::Arm64 => "ARM64",
+        }
+    }
+}
+
+/// What `image` and its companion inputs ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSpec {
+    pub image: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub arch: Arch,
+    /// ARN or role name (ECS fills in the account for a name).
+    pub execution_role: Option<String>,
+    pub task_role: Option<String>,
+    pub log_group: Option<String>,
+    /// EFS file system id and where it is mounted.
+    pub efs: Option<(String, String)>,
+    /// `efs-access-point`: mount through this access point (its POSIX user
+    /// and root directory make the volume writable for the runner).
+    pub efs_access_point: Option<String>,
+    /// `efs-iam`: mount with the task role's IAM authorization.
+    pub efs_iam: bool,
+    pub ephemeral_storage_gib: Option<u32>,
+    pub command: Vec<String>,
 }
 
 /// Base URLs, without a trailing slash, e.g. `https://ecs.us-west-2.amazonaws.com`
@@ -100,6 +202,10 @@ pub struct RunContext {
     pub arch: String,
 }
 
+/// `runner-group` when not given: GitHub's "Default" group, the only one a
+/// repository has.
+pub const DEFAULT_RUNNER_GROUP: u64 = 1;
+
 /// Everything the machines need, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -126,7 +232,7 @@ pub struct Settings {
     /// `image` and its companions: the task definition the action registers
     /// (family `task_definition`, which is `name`); None with a
     /// `task-definition` of the user's.
-    pub task_spec: Option<crate::aws::taskdef::TaskSpec>,
+    pub task_spec: Option<TaskSpec>,
     pub platform_version: Option<String>,
     pub subnets: Lookup,
     pub security_groups: Lookup,
@@ -160,7 +266,7 @@ pub struct Settings {
     /// The AWS credentials: from the environment at once, else filled in
     /// from `credential_source` before the mode's machine starts.
     pub credentials: AwsCredentials,
-    pub credential_source: crate::machine::creds::Source,
+    pub credential_source: Source,
     pub endpoints: Endpoints,
     /// `GITHUB_API_URL` without trailing slash, default `https://api.github.com`.
     pub github_api_url: String,

@@ -14,13 +14,12 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use ecs_runner_core::aws::{ec2, ecs, error as aws_error, logs, taskdef};
-use ecs_runner_core::exchange::{self, retry, Service};
+use ecs_runner_core::aws::{creds, ec2, ecs, error as aws_error, logs, taskdef};
+use ecs_runner_core::exchange::{self, failure, retry, Service};
 use ecs_runner_core::inputs::{self, INPUT_NAMES};
-use ecs_runner_core::machine::creds;
 use ecs_runner_core::protocol::{Config, Event, HttpResponse, Next};
 use ecs_runner_core::settings::Scope;
-use ecs_runner_core::{github, names, placeholders, Machine};
+use ecs_runner_core::{encoding, github, names, placeholders, Machine};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Map, Value};
@@ -441,7 +440,7 @@ proptest! {
         let _ = github::parse_registration_token(&b);
         let _ = github::parse_workflow_run(&b);
         let _ = github::parse_runner_groups(&b);
-        let _ = github::parse_rfc3339(&b);
+        let _ = encoding::parse_rfc3339(&b);
         let _ = logs::parse_events(&b);
         let _ = taskdef::parse_list(&b);
         let _ = taskdef::spec_tag(&b);
@@ -465,15 +464,15 @@ proptest! {
         let _ = err.to_string();
         let _ = ecs_runner_core::exchange::retry::verdict(Service::Ecs, &resp, now);
         for (service, op) in [("ecs", "RunTask"), ("ecs", "DescribeTaskDefinition"), ("ec2", "DescribeSubnets"), ("logs", "GetLogEvents")] {
-            let _ = aws_error::advice(service, op, &err);
+            let _ = failure::advice(service, op, &err);
         }
         for s in [Service::Ecs, Service::Ec2, Service::Logs, Service::GitHub, Service::Plain] {
             let _ = retry::verdict(s, &resp, now);
         }
         let scope = Scope::Repo { owner: "octo".into(), repo: "app".into() };
-        let m = github::error_message("generate-jitconfig", &scope, &resp);
+        let m = failure::github_message("generate-jitconfig", &scope, &resp);
         prop_assert!(m.chars().count() <= 2000, "{} characters", m.chars().count());
-        let _ = creds::failure_message("container credentials", "http://169.254.170.2/x?y", &resp);
+        let _ = failure::credentials_message("container credentials", "http://169.254.170.2/x?y", &resp);
     }
 }
 

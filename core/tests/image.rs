@@ -4,9 +4,9 @@
 
 mod support;
 
-use ecs_runner_core::aws::taskdef::{self, Arch, TaskSpec};
+use ecs_runner_core::aws::taskdef;
 use ecs_runner_core::reap::Reap;
-use ecs_runner_core::settings::{Mode, Settings};
+use ecs_runner_core::settings::{Arch, Mode, Settings, TaskSpec};
 use ecs_runner_core::start::Start;
 use serde_json::{json, Value};
 use support::*;

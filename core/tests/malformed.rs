@@ -31,11 +31,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use ecs_runner_core::aws::taskdef::{Arch, TaskSpec};
 use ecs_runner_core::exchange::retry::MAX_ATTEMPTS;
 use ecs_runner_core::protocol::{Event, HttpRequest, HttpResponse, Millis, Next};
 use ecs_runner_core::reap::Reap;
-use ecs_runner_core::settings::{Lookup, Mode, Placement, Registration, Settings};
+use ecs_runner_core::settings::{Arch, Lookup, Mode, Placement, Registration, Settings, TaskSpec};
 use ecs_runner_core::start::Start;
 use ecs_runner_core::stop::Stop;
 use ecs_runner_core::Machine;

@@ -6,6 +6,8 @@
 //! API"); answers are XML (see [`xml`]). The callers sign the request with
 //! service name `ec2` and send it with [`CONTENT_TYPE`].
 
+use crate::encoding::form_encode;
+
 /// The `Content-Type` of every EC2 Query request (what the AWS CLI and SDKs
 /// send; it is signed, so the shell must send it exactly).
 pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -89,31 +91,6 @@ fn form(params: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Encodes a form value: the RFC 3986 unreserved characters
-/// `A-Z a-z 0-9 - _ . ~` stay, a space becomes `+`, every other byte of the
-/// UTF-8 text becomes `%XY` with upper-case hex. Byte for byte what botocore
-/// (the AWS CLI) sends for Query APIs (Python `urlencode`, i.e. `quote_plus`).
-///
-/// Why `+` and not `%20`: AWS hashes the body exactly as sent, so both are
-/// accepted there, but moto checks the signature against the body parsed
-/// and re-encoded with `quote_plus`: a `%20` fails its check (401
-/// AuthFailure), a `+` passes (checked with moto 5.2, auth checking on).
-/// A literal `+` is `%2B`, so it is never read back as a space. GitHub's
-/// `?name=` query reads the same encoding.
-pub fn form_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else if byte == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The subnet ids of a `DescribeSubnetsResponse`

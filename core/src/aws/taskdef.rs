@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::settings::{Placement, Settings};
+use crate::settings::{Placement, Settings, TaskSpec};
 
 /// The tag that carries the digest of the definition's content.
 pub const TAG_SPEC: &str = "ecs-runner:spec";
@@ -20,51 +20,6 @@ pub const LOG_STREAM_PREFIX: &str = "ecs-runner";
 pub const DEFAULT_COMMAND: &str = "/home/runner/run.sh";
 pub const DEFAULT_CPU: u32 = 1024;
 pub const DEFAULT_EFS_PATH: &str = "/mnt/efs";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    X64,
-    Arm64,
-}
-
-impl Arch {
-    /// The runner label GitHub uses (`RUNNER_ARCH`).
-    pub fn label(self) -> &'static str {
-        match self {
-            Arch::X64 => "X64",
-            Arch::Arm64 => "ARM64",
-        }
-    }
-    /// `runtimePlatform.cpuArchitecture`.
-    pub fn ecs(self) -> &'static str {
-        match self {
-            Arch::X64 => "X86_64",
-            Arch::Arm64 => "ARM64",
-        }
-    }
-}
-
-/// What `image` and its companion inputs ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskSpec {
-    pub image: String,
-    pub cpu: u32,
-    pub memory: u32,
-    pub arch: Arch,
-    /// ARN or role name (ECS fills in the account for a name).
-    pub execution_role: Option<String>,
-    pub task_role: Option<String>,
-    pub log_group: Option<String>,
-    /// EFS file system id and where it is mounted.
-    pub efs: Option<(String, String)>,
-    /// `efs-access-point`: mount through this access point (its POSIX user
-    /// and root directory make the volume writable for the runner).
-    pub efs_access_point: Option<String>,
-    /// `efs-iam`: mount with the task role's IAM authorization.
-    pub efs_iam: bool,
-    pub ephemeral_storage_gib: Option<u32>,
-    pub command: Vec<String>,
-}
 
 /// Fargate's task sizes: (cpu, lowest memory, highest memory, step), MiB.
 pub const FARGATE_SIZES: &[(u32, u32, u32, u32)] = &[

@@ -1,179 +1,38 @@
 //! The calls to AWS and GitHub: addressed, signed, sent concurrently within
 //! per-service bounds, retried on transient failures ([`retry`]).
 //!
-//! This folder: the [`Exchange`] itself (here), `retry.rs` (when and how
-//! long to wait before trying again), `sigv4.rs` (AWS Signature Version 4)
-//! and `outbox.rs` (the log lines and secrets a machine hands the shell).
+//! This folder, bottom up: `call.rs` (a [`Call`] to make, to which
+//! [`Service`]), `retry.rs` (when and how long to wait before trying
+//! again), `sigv4.rs` (AWS Signature Version 4), `failure.rs` (a failed
+//! call in the user's words: the one place that says what went wrong and
+//! how to fix it), `outbox.rs` (the log lines and secrets a machine hands
+//! the shell), and the [`Exchange`] itself (here, which uses them all).
 //!
 //! May use: the wire formats (`aws/`, `github/`), `settings` and
-//! `protocol`. Never a mode or the top-level machine.
+//! `protocol`. Never a mode, the top-level machine or a credential source:
+//! what a call carries is the caller's; its files never name this one.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::aws::error as aws_error;
+use crate::aws::ec2;
+use crate::github;
 use crate::protocol::{HttpRequest, HttpResponse, Millis, Next};
 use crate::settings::Settings;
 use outbox::Outbox;
 use retry::Jitter;
 
+mod call;
+pub mod failure;
 pub mod outbox;
 pub mod retry;
 pub mod sigv4;
 
+pub use call::{Call, Service};
+pub use failure::failure_message;
+
 pub const USER_AGENT: &str = concat!("ecs-runner/", env!("CARGO_PKG_VERSION"));
-/// GitHub REST API version we were written against (docs.github.com,
-/// "API Versions").
-pub const GITHUB_API_VERSION: &str = "2022-11-28";
 /// How long one HTTP request may take before the shell gives up on it.
 const REQUEST_TIMEOUT_MS: u64 = 30_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Ecs,
-    Ec2,
-    Logs,
-    GitHub,
-    /// A request to a full URL with the call's own headers, unsigned: the
-    /// credential sources (GitHub's OIDC token, STS
-    /// AssumeRoleWithWebIdentity, container credentials, IMDS) and
-    /// `file://` reads.
-    Plain,
-}
-
-impl Service {
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Ecs => "ecs",
-            Service::Ec2 => "ec2",
-            Service::Logs => "logs",
-            Service::Plain => "credentials",
-            Service::GitHub => "github",
-        }
-    }
-}
-
-/// A call to make, before it is addressed and signed.
-#[derive(Debug, Clone)]
-pub struct Call<T> {
-    /// The machine's own name for what this call is for.
-    pub tag: T,
-    pub service: Service,
-    /// `RunTask`, `DescribeSubnets`, or for GitHub e.g. `generate-jitconfig`:
-    /// used in error messages and for the IAM action in advice.
-    pub operation: &'static str,
-    pub method: &'static str,
-    /// For GitHub: the path and query after the API base URL. For AWS:
-    /// empty. For [`Service::Plain`]: the whole URL.
-    pub path: String,
-    pub body: String,
-    /// [`Service::Plain`]: the request's headers.
-    pub headers: Vec<(String, String)>,
-    /// At most this many attempts, whatever the failure (IMDS: fail fast).
-    pub attempts: Option<u32>,
-    /// The request's time-out, when not the default.
-    pub timeout_ms: Option<u64>,
-}
-
-impl<T> Call<T> {
-    /// The same call under another tag.
-    pub fn retag<U>(self, tag: U) -> Call<U> {
-        Call {
-            tag,
-            service: self.service,
-            operation: self.operation,
-            method: self.method,
-            path: self.path,
-            body: self.body,
-            headers: self.headers,
-            attempts: self.attempts,
-            timeout_ms: self.timeout_ms,
-        }
-    }
-
-    /// An ECS JSON 1.1 call (ECS API reference, "Making API requests").
-    pub fn ecs(tag: T, operation: &'static str, body: serde_json::Value) -> Self {
-        Call {
-            tag,
-            service: Service::Ecs,
-            operation,
-            method: "POST",
-            path: String::new(),
-            body: body.to_string(),
-            headers: Vec::new(),
-            attempts: None,
-            timeout_ms: None,
-        }
-    }
-    /// A CloudWatch Logs JSON 1.1 call.
-    pub fn logs(tag: T, operation: &'static str, body: serde_json::Value) -> Self {
-        Call {
-            tag,
-            service: Service::Logs,
-            operation,
-            method: "POST",
-            path: String::new(),
-            body: body.to_string(),
-            headers: Vec::new(),
-            attempts: None,
-            timeout_ms: None,
-        }
-    }
-    /// An EC2 Query API call; `body` is the form-encoded parameters.
-    pub fn ec2(tag: T, operation: &'static str, body: String) -> Self {
-        Call {
-            tag,
-            service: Service::Ec2,
-            operation,
-            method: "POST",
-            path: String::new(),
-            body,
-            headers: Vec::new(),
-            attempts: None,
-            timeout_ms: None,
-        }
-    }
-    pub fn github(
-        tag: T,
-        operation: &'static str,
-        method: &'static str,
-        path: String,
-        body: Option<serde_json::Value>,
-    ) -> Self {
-        Call {
-            tag,
-            service: Service::GitHub,
-            operation,
-            method,
-            path,
-            body: body.map(|b| b.to_string()).unwrap_or_default(),
-            headers: Vec::new(),
-            attempts: None,
-            timeout_ms: None,
-        }
-    }
-
-    /// A request to `url` as it is: `method`, `headers`, `body`, unsigned.
-    pub fn plain(
-        tag: T,
-        operation: &'static str,
-        method: &'static str,
-        url: String,
-        headers: Vec<(String, String)>,
-        body: String,
-    ) -> Self {
-        Call {
-            tag,
-            service: Service::Plain,
-            operation,
-            method,
-            path: url,
-            body,
-            headers,
-            attempts: None,
-            timeout_ms: None,
-        }
-    }
-}
 
 /// A call's place in the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -583,7 +442,7 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
             format!("{}/", s.endpoints.ecs)
         }
         Service::Ec2 => {
-            headers.insert("content-type".into(), crate::aws::ec2::CONTENT_TYPE.into());
+            headers.insert("content-type".into(), ec2::CONTENT_TYPE.into());
             format!("{}/", s.endpoints.ec2)
         }
         Service::Logs => {
@@ -597,7 +456,7 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
         Service::GitHub => {
             headers.insert("accept".into(), "application/vnd.github+json".into());
             headers.insert("authorization".into(), format!("Bearer {}", s.token));
-            headers.insert("x-github-api-version".into(), GITHUB_API_VERSION.into());
+            headers.insert("x-github-api-version".into(), github::API_VERSION.into());
             if !call.body.is_empty() {
                 headers.insert("content-type".into(), "application/json".into());
             }
@@ -631,60 +490,6 @@ fn build<T>(s: &Settings, call: &Call<T>, id: u32, now: Millis) -> HttpRequest {
         );
     }
     request
-}
-
-/// A failed call (after its retries) as one sentence: what failed, what
-/// AWS or GitHub said, and the likely fix.
-pub fn failure_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
-    match call.service {
-        Service::GitHub => {
-            crate::github::error_message_as(call.operation, &s.scope, resp, s.app.is_some())
-        }
-        Service::Ecs | Service::Ec2 | Service::Logs => aws_message(call, resp, s),
-        Service::Plain => crate::machine::creds::failure_message(call.operation, &call.path, resp),
-    }
-}
-
-fn aws_message<T>(call: &Call<T>, resp: &HttpResponse, s: &Settings) -> String {
-    let service = call.service.name();
-    // Name what the call was about, so "not found" says what was not found.
-    let subject = match (call.service, call.operation) {
-        (Service::Ecs, "DescribeTaskDefinition" | "DeregisterTaskDefinition") => {
-            // The revision the call named (reap looks at several).
-            let named = serde_json::from_str::<serde_json::Value>(&call.body)
-                .ok()
-                .and_then(|v| v.get("taskDefinition")?.as_str().map(String::from))
-                .unwrap_or_else(|| s.task_definition.clone());
-            format!(
-                " (task definition '{}')",
-                named.rsplit('/').next().unwrap_or(&named)
-            )
-        }
-        (Service::Ecs, _) => format!(" (cluster '{}')", s.cluster),
-        _ => String::new(),
-    };
-    let what = format!("{} {}{subject}", service.to_uppercase(), call.operation);
-    if resp.status == 0 {
-        return format!(
-            "{what} failed: {} (is the endpoint {} reachable?)",
-            resp.error.as_deref().unwrap_or("no answer"),
-            match call.service {
-                Service::Ecs => &s.endpoints.ecs,
-                Service::Logs => &s.endpoints.logs,
-                _ => &s.endpoints.ec2,
-            }
-        );
-    }
-    let err = aws_error::parse(resp);
-    let mut m = format!(
-        "{what} failed: {}: {}",
-        err.code,
-        err.message.trim_end_matches('.')
-    );
-    if let Some(a) = aws_error::advice(service, call.operation, &err) {
-        m.push_str(&format!(". Likely fix: {a}"));
-    }
-    m
 }
 
 fn short_reason(resp: &HttpResponse) -> String {

@@ -22,7 +22,7 @@
 //! same bytes sees the same delays.
 
 use crate::aws::error as aws_error;
-use crate::exchange::Service;
+use crate::exchange::call::Service;
 use crate::protocol::{HttpResponse, Millis};
 
 /// Attempts per call, the first included, for transient errors.
@@ -52,6 +52,14 @@ pub enum Verdict {
 }
 
 /// Classify a non-2xx answer (or a transport failure, status 0) of `service`.
+///
+/// AWS: retried when there was no answer at all, 429, a 5xx other than 501
+/// Not Implemented, or a code in [`aws_error::THROTTLING_CODES`] or
+/// [`aws_error::TRANSIENT_CODES`] (EC2 throttles with 503
+/// `RequestLimitExceeded`, ECS with 400 `ThrottlingException`).
+///
+/// A request that got no answer may still have been carried out: only retry
+/// a non-idempotent call (RunTask) with the same `clientToken`.
 pub fn verdict(service: Service, resp: &HttpResponse, now: Millis) -> Verdict {
     match service {
         Service::GitHub => github_verdict(resp, now),

@@ -1,15 +1,23 @@
 //! The GitHub wire format: REST calls for self-hosted runners
 //! (docs.github.com, "REST API endpoints for self-hosted runners"), runner
-//! groups and workflow runs, and what their errors mean.
+//! groups and workflow runs, and what an error answer says.
 //!
-//! May use: `protocol` (the answer as the shell gives it) and `settings`
-//! (the scope). Nothing here sends, waits or knows a machine.
+//! This file: the runner endpoints; `app.rs`: a GitHub App's JWT and
+//! installation token.
+//!
+//! May use: `settings` (the scope), `protocol` and `encoding`. Nothing
+//! here sends, waits or knows a machine.
 
 use serde_json::{json, Value};
 
-use crate::protocol::HttpResponse;
+use crate::encoding::{form_encode, parse_rfc3339};
 use crate::settings::Scope;
 
+pub mod app;
+
+/// GitHub REST API version we were written against (docs.github.com,
+/// "API Versions").
+pub const API_VERSION: &str = "2022-11-28";
 /// A runner as GitHub lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Runner {
@@ -51,7 +59,7 @@ pub fn runners_by_name_path(scope: &Scope, name: &str) -> String {
     format!(
         "{}/actions/runners?name={}",
         scope.api_prefix(),
-        crate::aws::ec2::form_encode(name)
+        form_encode(name)
     )
 }
 
@@ -164,72 +172,8 @@ pub fn parse_workflow_run(body: &str) -> Option<WorkflowRun> {
     })
 }
 
-/// `2026-11-23T09:15:00Z` (GitHub's timestamps; fractions and offsets
-/// accepted) to whole seconds since the epoch.
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let t = DateTime::from_str(text, Format::DateTimeWithOffset).ok()?;
-    u64::try_from(t.secs()).ok()
-}
-
-/// A message for a failed GitHub call: what failed, what GitHub said, and
-/// the likely fix.
-pub fn error_message(operation: &str, scope: &Scope, resp: &HttpResponse) -> String {
-    error_message_as(operation, scope, resp, false)
-}
-
-/// [`error_message`]; `app`: the token is a GitHub App's installation
-/// token, so a missing permission is the App's.
-pub fn error_message_as(operation: &str, scope: &Scope, resp: &HttpResponse, app: bool) -> String {
-    if resp.status == 0 {
-        return format!(
-            "GitHub {operation} failed: {} (is GITHUB_API_URL right and reachable?)",
-            resp.error.as_deref().unwrap_or("no answer")
-        );
-    }
-    let said = github_says(&resp.body);
-    let where_ = match scope {
-        Scope::Repo { .. } => format!("repository {}", scope.display()),
-        Scope::Org { .. } => format!("organization {}", scope.display()),
-    };
-    let permission = match scope {
-        Scope::Repo { .. } => "a fine-grained token with \"Administration: write\" on the repository (classic token: repo scope)",
-        Scope::Org { .. } => "a fine-grained token with \"Self-hosted runners: write\" on the organization (classic token: admin:org scope)",
-    };
-    let advice = match resp.status {
-        401 => "the token is invalid, expired or revoked: renew the secret passed as `token`".to_string(),
-        403 if resp.header("x-ratelimit-remaining") == Some("0") => {
-            "the token's API rate limit is used up: wait for it to reset, or use a GitHub App token".to_string()
-        }
-        403 if app => {
-            let needed = match scope {
-                Scope::Repo { .. } => "the repository permission \"Administration: write\"",
-                Scope::Org { .. } => "the organization permission \"Self-hosted runners: write\"",
-            };
-            format!("the GitHub App may not manage runners of {where_}: give it {needed} (App settings → Permissions) and accept the new permissions on its installation")
-        }
-        403 => format!("the token may not manage runners of {where_}: it needs {permission}, or a GitHub App installation token with that permission (the workflow's own GITHUB_TOKEN cannot)"),
-        404 => format!("{where_} was not found, or the token cannot see it (GitHub answers 404 for what a token may not read): check `context` and that the token has {permission}"),
-        409 => "a runner with this name already exists; ecs-runner names are unique per run, so an earlier attempt may still be registering".to_string(),
-        422 => "GitHub rejected the request: check `runner-group` (an existing runner group id the repository may use) and `labels`".to_string(),
-        s if s >= 500 => "GitHub had a server error; re-run the job".to_string(),
-        _ => String::new(),
-    };
-    let mut m = format!(
-        "GitHub {operation} for {where_} failed with HTTP {}",
-        resp.status
-    );
-    if !said.is_empty() {
-        m.push_str(&format!(": {said}"));
-    }
-    if !advice.is_empty() {
-        m.push_str(&format!(". Likely fix: {advice}"));
-    }
-    m
-}
-
 /// GitHub's `message`, with validation `errors` when given.
-fn github_says(body: &str) -> String {
+pub fn says(body: &str) -> String {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
         return body
             .chars()
@@ -265,26 +209,6 @@ fn github_says(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_known_answers() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2020-01-22T19:33:08Z"), Some(1_579_721_588));
-        assert_eq!(
-            parse_rfc3339("2024-02-29T23:59:59.250Z"),
-            Some(1_709_251_199)
-        );
-        assert_eq!(
-            parse_rfc3339("2020-01-22T21:33:08+02:00"),
-            Some(1_579_721_588)
-        );
-        assert_eq!(
-            parse_rfc3339("2020-01-22T17:03:08-02:30"),
-            Some(1_579_721_588)
-        );
-        assert_eq!(parse_rfc3339("2020-13-22T19:33:08Z"), None);
-        assert_eq!(parse_rfc3339("yesterday"), None);
-    }
 
     #[test]
     fn workflow_run_fields() {

@@ -31,14 +31,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::aws::taskdef::{self, Arch, TaskSpec};
-use crate::machine::creds::Source;
+use crate::aws::taskdef;
 use crate::placeholders;
 use crate::protocol::Config;
 use crate::runner_image;
 use crate::settings::{
-    AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration, RunContext,
-    Scope, Settings,
+    Arch, AwsCredentials, CapacityProvider, Endpoints, Lookup, Mode, Placement, Registration,
+    RunContext, Scope, Settings, Source, TaskSpec, DEFAULT_RUNNER_GROUP,
 };
 
 /// Every input of action.yaml, in its order. The shell reads each with
@@ -113,9 +112,14 @@ pub const DEFAULT_TIMEOUT_S: u64 = 600;
 pub const MAX_TIMEOUT_S: u64 = 86_400;
 /// `max-age` when not given, in minutes.
 pub const DEFAULT_MAX_AGE_MIN: u64 = 60;
-/// `runner-group` when not given: GitHub's "Default" group, the only one a
-/// repository has.
-pub const DEFAULT_RUNNER_GROUP: u64 = 1;
+/// What each environment variable the chain looks at means, for the error
+/// when none gave anything.
+pub const TRIED: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. from \
+aws-actions/configure-aws-credentials), `role-to-assume` (GitHub OIDC; the job needs \
+`permissions: id-token: write`), AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN (EKS), \
+AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI (ECS), and the EC2 instance \
+metadata (skipped: AWS_EC2_METADATA_DISABLED=true)";
+
 /// Longest `name`: it prefixes the runner name, which also carries the run id,
 /// attempt and a random part.
 pub const MAX_NAME_LEN: usize = 32;
@@ -1971,10 +1975,7 @@ impl<'a> Parser<'a> {
         {
             self.report(
                 "AWS_ACCESS_KEY_ID",
-                format!(
-                    "no AWS credentials found; tried {}",
-                    crate::machine::creds::TRIED
-                ),
+                format!("no AWS credentials found; tried {}", TRIED),
             );
             return (empty, Source::Environment);
         }
@@ -3804,7 +3805,7 @@ mod tests {
 
     #[test]
     fn the_credential_chain_follows_the_sdks_order() {
-        use crate::machine::creds::Source;
+        use crate::settings::Source;
         let no_keys = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
         let with = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
             no_keys

@@ -2,83 +2,23 @@
 //! decided here and performed by the shell: environment keys, then
 //! `role-to-assume` through GitHub's OIDC token, a web identity token file
 //! (EKS), ECS container credentials, and EC2 instance metadata (IMDSv2).
-//! `inputs.rs` picks the source from what the environment offers
+//! `inputs/` picks the source from what the environment offers
 //! ([`Source`]); [`Provider`] fetches the credentials before the mode's
-//! machine starts.
+//! machine starts. The answers are read in `aws/creds.rs`.
 //!
 //! References: AWS SDKs and Tools reference guide, "Standardized
 //! credential providers" (container provider, IMDS provider, web identity);
 //! STS API reference, AssumeRoleWithWebIdentity; GitHub docs, "About
 //! security hardening with OpenID Connect" (ACTIONS_ID_TOKEN_REQUEST_URL).
 
-use crate::aws::ec2::{form_encode, xml};
+use crate::aws::creds::{
+    assume_role_body, parse_json_credentials, parse_sts, Fetched, STS_CONTENT_TYPE,
+};
+use crate::encoding::form_encode;
 use crate::exchange::outbox::Outbox;
-use crate::exchange::{Call, Exchange};
+use crate::exchange::{failure_message, Call, Exchange};
 use crate::protocol::{HttpResponse, Millis, Next};
-use crate::settings::{AwsCredentials, Settings};
-
-/// Where the credentials come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (already in the
-    /// settings).
-    Environment,
-    /// `role-to-assume`: GitHub's OIDC token, then STS.
-    GitHubOidc {
-        role_arn: String,
-        session_name: String,
-        duration_s: u32,
-        audience: String,
-        request_url: String,
-        request_token: String,
-    },
-    /// `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN` (EKS), then STS.
-    WebIdentityFile {
-        role_arn: String,
-        session_name: String,
-        token_file: String,
-    },
-    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (against 169.254.170.2) or
-    /// `..._FULL_URI`, with the authorization token or its file.
-    Container {
-        url: String,
-        token: Option<String>,
-        token_file: Option<String>,
-    },
-    /// EC2 instance metadata, IMDSv2.
-    Imds { endpoint: String },
-}
-
-impl Source {
-    /// For the log line.
-    pub fn describe(&self) -> String {
-        match self {
-            Source::Environment => "the environment (AWS_ACCESS_KEY_ID)".into(),
-            Source::GitHubOidc { role_arn, .. } => {
-                format!("role {role_arn}, assumed with GitHub's OIDC token")
-            }
-            Source::WebIdentityFile {
-                role_arn,
-                token_file,
-                ..
-            } => {
-                format!("role {role_arn}, assumed with the web identity token in {token_file}")
-            }
-            Source::Container { url, .. } => format!("the ECS container credentials at {url}"),
-            Source::Imds { endpoint } => {
-                format!("the EC2 instance metadata at {endpoint} (IMDSv2)")
-            }
-        }
-    }
-}
-
-/// What each environment variable the chain looks at means, for the error
-/// when none gave anything.
-pub const TRIED: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. from \
-aws-actions/configure-aws-credentials), `role-to-assume` (GitHub OIDC; the job needs \
-`permissions: id-token: write`), AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN (EKS), \
-AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI (ECS), and the EC2 instance \
-metadata (skipped: AWS_EC2_METADATA_DISABLED=true)";
+use crate::settings::{Settings, Source};
 
 /// Request ids of a refresh, far above the mode machine's.
 pub const REFRESH_IDS: u32 = 1 << 30;
@@ -102,14 +42,6 @@ pub enum Op {
     ImdsToken,
     ImdsRole,
     ImdsCredentials,
-}
-
-/// Credentials and, for temporary ones, when they expire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
-    pub credentials: AwsCredentials,
-    /// Epoch milliseconds.
-    pub expires_at: Option<Millis>,
 }
 
 pub enum Progress {
@@ -232,7 +164,7 @@ impl Provider {
     ) -> Progress {
         for (call, resp) in self.ex.receive(out, responses, now) {
             if !(200..300).contains(&resp.status) {
-                let mut m = failure_message(call.operation, &call.path, &resp);
+                let mut m = failure_message(&call, &resp, s);
                 if call.tag == Op::OidcToken {
                     m.push_str(". Check that the job has `permissions: id-token: write`");
                 }
@@ -368,24 +300,13 @@ impl Provider {
             } => (role_arn.clone(), session_name.clone(), None),
             _ => return,
         };
-        let mut body = format!(
-            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName={}&WebIdentityToken={}",
-            form_encode(&role_arn),
-            form_encode(&session_name),
-            form_encode(token)
-        );
-        if let Some(d) = duration {
-            body.push_str(&format!("&DurationSeconds={d}"));
-        }
+        let body = assume_role_body(&role_arn, &session_name, token, duration);
         self.ex.submit(Call::plain(
             Op::AssumeRole,
             "STS AssumeRoleWithWebIdentity",
             "POST",
             format!("{}/", s.endpoints.sts),
-            vec![(
-                "content-type".into(),
-                "application/x-www-form-urlencoded; charset=utf-8".into(),
-            )],
+            vec![("content-type".into(), STS_CONTENT_TYPE.into())],
             body,
         ));
     }
@@ -425,87 +346,5 @@ fn register(out: &mut Outbox, f: &Fetched) {
     out.secret(&f.credentials.secret_access_key);
     if let Some(t) = &f.credentials.session_token {
         out.secret(t);
-    }
-}
-
-/// `<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>
-/// <Credentials><AccessKeyId/><SecretAccessKey/><SessionToken/>
-/// <Expiration/>`; errors come as `<ErrorResponse>` with a 4xx.
-pub fn parse_sts(body: &str) -> Result<Fetched, String> {
-    let doc = xml::parse(body).map_err(|e| format!("STS answered what is not XML ({e})"))?;
-    let c = doc
-        .find(&["AssumeRoleWithWebIdentityResult", "Credentials"])
-        .ok_or("STS's answer has no Credentials")?;
-    let get = |name: &str| c.child_text(name).map(str::to_string);
-    Ok(Fetched {
-        credentials: AwsCredentials {
-            access_key_id: get("AccessKeyId").ok_or("STS's answer has no AccessKeyId")?,
-            secret_access_key: get("SecretAccessKey")
-                .ok_or("STS's answer has no SecretAccessKey")?,
-            session_token: get("SessionToken"),
-        },
-        expires_at: get("Expiration")
-            .and_then(|t| crate::github::parse_rfc3339(&t))
-            .map(|s| s * 1000),
-    })
-}
-
-/// The container and IMDS answer:
-/// `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`.
-pub fn parse_json_credentials(body: &str) -> Result<Fetched, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|_| "the credentials answer is not JSON".to_string())?;
-    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    Ok(Fetched {
-        credentials: AwsCredentials {
-            access_key_id: get("AccessKeyId").ok_or("the answer has no AccessKeyId")?,
-            secret_access_key: get("SecretAccessKey").ok_or("the answer has no SecretAccessKey")?,
-            session_token: get("Token"),
-        },
-        expires_at: get("Expiration")
-            .and_then(|t| crate::github::parse_rfc3339(&t))
-            .map(|s| s * 1000),
-    })
-}
-
-/// A failed credential call in one sentence.
-pub fn failure_message(operation: &str, url: &str, resp: &HttpResponse) -> String {
-    // The URL without its query (a request URL may carry a token).
-    let shown = url.split('?').next().unwrap_or(url);
-    if resp.status == 0 {
-        return format!(
-            "{operation} ({shown}) got no answer: {}",
-            resp.error.as_deref().unwrap_or("no answer")
-        );
-    }
-    let err = crate::aws::error::parse(resp);
-    // A body without an error code gets code `HTTP{status}`: said once.
-    let code = if err.code.starts_with("HTTP") {
-        String::new()
-    } else {
-        format!("{}: ", err.code)
-    };
-    format!(
-        "{operation} ({shown}) failed with HTTP {}: {code}{}",
-        resp.status,
-        err.message.trim_end_matches('.')
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sts_and_json_credentials_are_read() {
-        let sts = "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>sec/ret</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2026-12-01T10:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
-        let f = parse_sts(sts).unwrap();
-        assert_eq!(f.credentials.access_key_id, "ASIAX");
-        assert_eq!(f.credentials.session_token.as_deref(), Some("tok"));
-        assert_eq!(f.expires_at, Some(1_796_119_200_000));
-        assert!(parse_sts("<ErrorResponse/>").is_err());
-        let j = parse_json_credentials(r#"{"Code":"Success","AccessKeyId":"ASIAY","SecretAccessKey":"s","Token":"t","Expiration":"2026-12-01T10:00:00Z"}"#).unwrap();
-        assert_eq!(j.credentials.secret_access_key, "s");
-        assert!(parse_json_credentials("{}").is_err());
     }
 }

@@ -1010,7 +1010,7 @@ impl Start {
             .s
             .runner_group_name
             .clone()
-            .filter(|_| self.s.runner_group != crate::inputs::DEFAULT_RUNNER_GROUP);
+            .filter(|_| self.s.runner_group != crate::settings::DEFAULT_RUNNER_GROUP);
         let env = runner_image::token_env(&self.s, &name, &token, &labels, group.as_deref());
         let l = &mut self.launches[i];
         l.runner_created = true;
@@ -2073,6 +2073,6 @@ fn stopped_for_capacity(t: &Task) -> bool {
 fn group_lookup_needed(s: &Settings) -> bool {
     s.runner_group_name.is_some()
         || (s.registration == Registration::Token
-            && s.runner_group != crate::inputs::DEFAULT_RUNNER_GROUP
+            && s.runner_group != crate::settings::DEFAULT_RUNNER_GROUP
             && matches!(s.scope, crate::settings::Scope::Org { .. }))
 }

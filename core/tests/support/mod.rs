@@ -64,7 +64,7 @@ pub fn settings() -> Settings {
         max_age_min: 60,
         dry_run: false,
         region: "us-west-2".into(),
-        credential_source: ecs_runner_core::machine::creds::Source::Environment,
+        credential_source: ecs_runner_core::settings::Source::Environment,
         credentials: AwsCredentials {
             access_key_id: "AKIDTEST".into(),
             secret_access_key: AWS_SECRET.into(),
