@@ -500,79 +500,18 @@ impl Start {
         }
         match call.tag {
             Op::TaskDefinition => self.on_task_definition(now, &resp.body),
-            Op::RegisterTaskDefinition => match ecs::parse_task_definition(&resp.body) {
-                Some(td) => {
-                    self.out.info(format!(
-                        "Registered task definition {} for image {}",
-                        short_td(&td.arn),
-                        self.s
-                            .task_spec
-                            .as_ref()
-                            .map(|t| t.image.as_str())
-                            .unwrap_or("")
-                    ));
-                    self.use_task_definition(now, td, "RegisterTaskDefinition")
-                }
-                None => self.fail(now, "ECS RegisterTaskDefinition: unreadable answer".into()),
-            },
+            Op::RegisterTaskDefinition => self.on_registered_task_definition(now, &resp.body),
             Op::Subnets | Op::SecurityGroups => self.on_lookup_page(now, &call.tag, &resp.body),
             Op::Jit(i) => self.on_jit(now, i, &resp.body),
             Op::RegistrationToken(i) => self.on_registration_token(now, i, &resp.body),
             Op::RunTask(i) => self.on_run_task(now, i, &resp.body),
             Op::DescribeTasks(asked) => self.on_describe(now, &asked, &resp.body),
-            Op::ContainerInstances(i) => {
-                let ids = ecs::parse_container_instances(&resp.body).unwrap_or_default();
-                if ids.is_empty() {
-                    self.out.warning(format!(
-                        "The container instance of task {} has no EC2 instance id; its ipaddr is empty.",
-                        self.launches[i].task_id()
-                    ));
-                    return self.located(i);
-                }
-                self.ex.submit(Call::ec2(
-                    Op::Instances(i),
-                    "DescribeInstances",
-                    ec2::describe_instances(&ids),
-                ));
-            }
-            Op::Instances(i) => {
-                match ec2::parse_instance_private_ips(&resp.body) {
-                    Ok(found) if !found.private_ips.is_empty() => {
-                        self.launches[i].ip = found.private_ips[0].1.clone()
-                    }
-                    _ => self.out.warning(format!(
-                        "DescribeInstances gave no private IP for task {}; its ipaddr is empty.",
-                        self.launches[i].task_id()
-                    )),
-                }
-                self.located(i)
-            }
+            Op::ContainerInstances(i) => self.on_container_instances(i, &resp.body),
+            Op::Instances(i) => self.on_instances(i, &resp.body),
             Op::RunnerStatus(i) => self.on_runner_status(now, i, &resp.body),
             Op::RunnerList(page) => self.on_runner_list(now, page, &resp.body),
-            Op::Conflict(i) => {
-                let name = self.launches[i].name.clone();
-                let found = github::parse_runners(&resp.body)
-                    .and_then(|(rs, _)| rs.into_iter().find(|r| r.name == name));
-                match found {
-                    Some(r) => {
-                        self.launches[i].github_runner = Some(r.id);
-                        self.ex.submit(Call::github(
-                            Op::ConflictDelete(i),
-                            "delete runner",
-                            "DELETE",
-                            github::runner_path(&self.s.scope, r.id),
-                            None,
-                        ));
-                    }
-                    None => self.register(i),
-                }
-            }
-            Op::ConflictDelete(i) => {
-                let l = &mut self.launches[i];
-                l.github_runner = None;
-                l.runner_created = false;
-                self.register(i);
-            }
+            Op::Conflict(i) => self.on_conflict(i, &resp.body),
+            Op::ConflictDelete(i) => self.on_conflict_deleted(i),
             Op::RunnerGroups(page) => self.on_runner_groups(now, page, &resp.body),
             Op::Undo(_) | Op::LogTail(_) => {}
         }
@@ -667,6 +606,25 @@ impl Start {
             }
         }
         self.use_task_definition(now, td, "DescribeTaskDefinition")
+    }
+
+    /// The task definition of `image` is registered: use it.
+    fn on_registered_task_definition(&mut self, now: Millis, body: &str) {
+        match ecs::parse_task_definition(body) {
+            Some(td) => {
+                self.out.info(format!(
+                    "Registered task definition {} for image {}",
+                    short_td(&td.arn),
+                    self.s
+                        .task_spec
+                        .as_ref()
+                        .map(|t| t.image.as_str())
+                        .unwrap_or("")
+                ));
+                self.use_task_definition(now, td, "RegisterTaskDefinition")
+            }
+            None => self.fail(now, "ECS RegisterTaskDefinition: unreadable answer".into()),
+        }
     }
 
     fn register_task_definition(&mut self) {
@@ -1038,6 +996,35 @@ impl Start {
             github::runners_by_name_path(&self.s.scope, &name),
             None,
         ));
+    }
+
+    /// The earlier registration of launch `i`'s name, looked up: delete it,
+    /// or (gone meanwhile) register again.
+    fn on_conflict(&mut self, i: usize, body: &str) {
+        let name = self.launches[i].name.clone();
+        let found =
+            github::parse_runners(body).and_then(|(rs, _)| rs.into_iter().find(|r| r.name == name));
+        match found {
+            Some(r) => {
+                self.launches[i].github_runner = Some(r.id);
+                self.ex.submit(Call::github(
+                    Op::ConflictDelete(i),
+                    "delete runner",
+                    "DELETE",
+                    github::runner_path(&self.s.scope, r.id),
+                    None,
+                ));
+            }
+            None => self.register(i),
+        }
+    }
+
+    /// The earlier registration is deleted: register again.
+    fn on_conflict_deleted(&mut self, i: usize) {
+        let l = &mut self.launches[i];
+        l.github_runner = None;
+        l.runner_created = false;
+        self.register(i);
     }
 
     /// A line per runner in a small fleet; a debug line in a large one.
@@ -1467,6 +1454,37 @@ impl Start {
             "ECS reports no private IP for task {}; its ipaddr is empty.",
             task.id()
         ));
+        self.located(i)
+    }
+
+    /// Launch `i`'s container instance: its EC2 instance, for the IP.
+    fn on_container_instances(&mut self, i: usize, body: &str) {
+        let ids = ecs::parse_container_instances(body).unwrap_or_default();
+        if ids.is_empty() {
+            self.out.warning(format!(
+                "The container instance of task {} has no EC2 instance id; its ipaddr is empty.",
+                self.launches[i].task_id()
+            ));
+            return self.located(i);
+        }
+        self.ex.submit(Call::ec2(
+            Op::Instances(i),
+            "DescribeInstances",
+            ec2::describe_instances(&ids),
+        ));
+    }
+
+    /// Launch `i`'s EC2 instance: its private IP.
+    fn on_instances(&mut self, i: usize, body: &str) {
+        match ec2::parse_instance_private_ips(body) {
+            Ok(found) if !found.private_ips.is_empty() => {
+                self.launches[i].ip = found.private_ips[0].1.clone()
+            }
+            _ => self.out.warning(format!(
+                "DescribeInstances gave no private IP for task {}; its ipaddr is empty.",
+                self.launches[i].task_id()
+            )),
+        }
         self.located(i)
     }
 
