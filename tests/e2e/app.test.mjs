@@ -1,6 +1,6 @@
 // A GitHub App instead of a token (README, action.yaml app-id and
-// app-private-key; core/src/app.rs). Runs dist/index.js as the Actions runner
-// does against moto and the fake GitHub, which now plays GitHub's App side
+// app-private-key; core/src/machine/app.rs). Runs dist/index.js as the
+// Actions runner does against moto and the fake GitHub, which now plays GitHub's App side
 // (lib/github.mjs, addApp): it verifies each JWT with the App's public key
 // as GitHub does (RS256, iss, iat not in the future, exp within ten
 // minutes), finds the installation, issues `ghs_` installation tokens that
@@ -82,7 +82,7 @@ describe('GitHub App', () => {
   }
 
   /**
-   * The JWT of a request, decoded: what ecs-runner signs (core/src/app.rs,
+   * The JWT of a request, decoded: what ecs-runner signs (core/src/github/app.rs,
    * iat 60 s ago, exp ten minutes after iat, iss the App id as text).
    */
   function assertAppJwt(request, { appId = APP_ID, at }) {

@@ -1,6 +1,6 @@
 // mode: start, with AWS credentials from each source of the chain (README,
-// "AWS credentials, wherever they are"; core/src/creds.rs), and the labels
-// of `default-labels: false` (README, "Runners only the intended job
+// "AWS credentials, wherever they are"; core/src/machine/creds.rs), and the
+// labels of `default-labels: false` (README, "Runners only the intended job
 // takes"). Runs dist/index.js as the Actions runner does against moto
 // (ECS through the recording proxy; STS, whose AssumeRoleWithWebIdentity
 // moto answers unsigned, through a recording relay: see startStsRelay) and

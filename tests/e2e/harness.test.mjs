@@ -1164,7 +1164,7 @@ describe('fake GitHub: GitHub Apps', () => {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   }
   const now = () => Math.floor(Date.now() / 1000);
-  /** The JWT ecs-runner makes (core/src/app.rs): issued 60 s ago, valid ten minutes from then. */
+  /** The JWT ecs-runner makes (core/src/github/app.rs): issued 60 s ago, valid ten minutes from then. */
   const jwt = ({ key = app.privateKey, iss = String(APP_ID), iat = now() - 60, exp = iat + 600, header } = {}) =>
     signAppJwt(key, { iat, exp, iss }, header);
   const REPO = '/repos/octo-org/hello-world';

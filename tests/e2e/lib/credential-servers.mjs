@@ -1,6 +1,6 @@
 // Loopback fakes of the places, other than the environment, where the action
 // finds AWS credentials (README, "AWS credentials, wherever they are";
-// core/src/creds.rs): GitHub's OIDC token endpoint, the ECS container
+// core/src/machine/creds.rs): GitHub's OIDC token endpoint, the ECS container
 // credentials endpoint, EC2 instance metadata (IMDSv2), a server that takes
 // connections and never answers (an instance metadata endpoint that is not
 // there), and a recording relay in front of moto's STS. Each one checks what it is sent the way the real one does,
