@@ -183,11 +183,12 @@ pub fn reserved_overrides_chars(
         crate::settings::Registration::Token => {
             let group = s.runner_group_name.as_deref().unwrap_or("");
             // A group named by id is looked up; its name is at most 100.
-            let group = if s.runner_group != 1 && group.is_empty() {
-                Some("g".repeat(100))
-            } else {
-                (!group.is_empty()).then(|| group.to_string())
-            };
+            let group =
+                if s.runner_group != crate::settings::DEFAULT_RUNNER_GROUP && group.is_empty() {
+                    Some("g".repeat(100))
+                } else {
+                    (!group.is_empty()).then(|| group.to_string())
+                };
             let token = "t".repeat(200);
             (token_env(s, &name, &token, &labels, group.as_deref()), 0)
         }

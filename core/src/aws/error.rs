@@ -193,7 +193,7 @@ fn excerpt(body: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::exchange::failure::advice;
     use crate::exchange::retry::{verdict, Verdict};
     use crate::exchange::Service;
@@ -207,7 +207,8 @@ mod tests {
 
     use super::*;
 
-    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    /// An answer for tests (retry's and failure's tests use it too).
+    pub(crate) fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
         HttpResponse {
             id: 7,
             status,
@@ -220,7 +221,7 @@ mod tests {
         }
     }
 
-    fn err(code: &str, message: &str, status: u16) -> AwsError {
+    pub(crate) fn err(code: &str, message: &str, status: u16) -> AwsError {
         AwsError {
             code: code.into(),
             message: message.into(),

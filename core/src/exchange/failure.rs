@@ -359,13 +359,7 @@ pub fn app_revoke_message(resp: &HttpResponse) -> String {
 mod tests {
     use super::*;
 
-    fn err(code: &str, message: &str, status: u16) -> AwsError {
-        AwsError {
-            code: code.into(),
-            message: message.into(),
-            status,
-        }
-    }
+    use crate::aws::error::tests::err;
 
     #[test]
     fn advice_access_denied_names_the_action() {

@@ -182,20 +182,8 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            id: 1,
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            body: body.into(),
-            error: None,
-        }
-    }
+    use crate::aws::error::tests::resp;
 
     #[test]
     fn aws_throttling_transient_and_final() {

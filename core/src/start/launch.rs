@@ -13,7 +13,8 @@ use crate::runner_image;
 use crate::settings::Placement;
 use crate::summary;
 
-use super::{capacity_text, placement_words, Op, Start, MAX_OVERRIDES_CHARS};
+use super::{capacity_text, placement_words, Op, Start};
+use crate::runner_image::MAX_OVERRIDES_CHARS;
 
 impl Start {
     pub(super) fn placement(&self, i: usize) -> &Placement {

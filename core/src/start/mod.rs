@@ -48,7 +48,6 @@ use crate::exchange::outbox::Outbox;
 use crate::exchange::{self, failure_message, Call, Exchange};
 use crate::names;
 use crate::protocol::{Action, Event, HttpResponse, Millis, Next};
-use crate::runner_image;
 use crate::settings::{Placement, Registration, Settings};
 
 mod launch;
@@ -74,7 +73,6 @@ const MAX_UNREADABLE_LOOKS: u32 = 5;
 const ONLINE_POLL_MS: u64 = 2_000;
 /// RunTask's `overrides` may hold at most 8192 characters (ECS API reference,
 /// RunTask).
-const MAX_OVERRIDES_CHARS: usize = runner_image::MAX_OVERRIDES_CHARS;
 /// Up to this many runners, the log has a line per runner and task status
 /// change; above, a tally per change (the details are debug lines).
 const ITEMISED_UP_TO: usize = 10;
